@@ -1,0 +1,71 @@
+/** Composition root of the API process: config → logger → database → broker → app → server. */
+import { createBroker } from '../core/amqp/broker';
+import { createPublisher } from '../core/amqp/publisher';
+import { buildTopology } from '../core/amqp/topology';
+import { loadConfig } from '../core/config/config';
+import { createDatabase, requiredSchemaVersion } from '../core/db/database';
+import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
+import { listen } from '../core/http/http-server';
+import { handleFatalErrors, handleShutdownSignals } from '../core/lifecycle/shutdown';
+import { createLogger } from '../core/log/logger';
+import { TASK_TYPES } from '../core/tasks/task-types';
+import { buildApp } from './app';
+import { createTaskRepository } from './data-access/task.repository';
+import { createTaskDispatcher } from './domain/task-dispatcher';
+import { createTaskService } from './domain/task.service';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('tasker-api', config.LOG_LEVEL);
+  handleFatalErrors(logger);
+
+  const db = createDatabase(config, logger, 'tasker-api');
+  const broker = createBroker({
+    url: config.RABBITMQ_URL,
+    heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
+    topology: buildTopology(config.AMQP_PREFIX, TASK_TYPES, config.AMQP_DELIVERY_LIMIT),
+    logger,
+    connectionName: 'tasker-api',
+  });
+  const publisher = await createPublisher(broker, logger);
+  const repo = createTaskRepository(db);
+  const dispatcher = createTaskDispatcher({ publisher, markPublished: (ids) => repo.markPublished(ids), logger });
+  let draining = false;
+
+  const app = buildApp({
+    tasks: createTaskService(repo, dispatcher),
+    readiness: {
+      database: databaseCheck(db),
+      schema: schemaCheck(db, requiredSchemaVersion()),
+      broker: brokerCheck(broker, () => publisher.isReady()),
+    },
+    isDraining: () => draining,
+    logger,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+  });
+
+  await broker.start();
+  const server = await listen(app.callback(), {
+    host: config.HOST,
+    port: config.PORT,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
+  });
+  logger.info({ port: server.port, host: config.HOST }, 'api listening');
+
+  handleShutdownSignals(logger, async (signal) => {
+    draining = true;
+    logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'signal received; draining in-flight requests');
+    await server.close(config.DRAIN_TIMEOUT_MS);
+    await dispatcher.flush();
+    await broker.stop();
+    await db.destroy();
+  });
+}
+
+main().catch((err: unknown) => {
+  // Config errors and startup failures land here, before or instead of the logger.
+  process.stderr.write(`tasker-api failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+/**
+ * The only reader of process.env. Every setting is parsed and validated here, once, at start;
+ * all invalid keys are reported together so an operator fixes them in one round.
+ */
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const csv = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  );
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/tasker'),
+  RABBITMQ_URL: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672'),
+  /** Prefix of every exchange and queue name; lets several installations (or test runs) share a vhost. */
+  AMQP_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (max 64)')
+    .default('tasker'),
+  AMQP_HEARTBEAT_SECONDS: int(15, 0, 600),
+  /** Broker-side backstop: deliveries before a message that never got claimed is dead-lettered. */
+  AMQP_DELIVERY_LIMIT: int(10, 1, 1000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(8000, 0, 65535),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_BODY_BYTES: int(1_048_576, 1, 64 * 1_048_576),
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1000),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 1000),
+  HTTP_KEEPALIVE_TIMEOUT_MS: int(5_000, 100),
+  DB_POOL_MAX: int(10, 1, 200),
+  DB_CONNECT_TIMEOUT_MS: int(5_000, 100),
+  DB_STATEMENT_TIMEOUT_MS: int(10_000, 100),
+  DB_IDLE_IN_TX_TIMEOUT_MS: int(30_000, 100),
+  WORKER_CONCURRENCY: int(8, 1, 1000),
+  /** Comma-separated task types this worker consumes; empty means every registered type. */
+  WORKER_TASK_TYPES: csv,
+  WORKER_ADMIN_PORT: int(8001, 0, 65535),
+  /** How long a claim is valid without a heartbeat; a crashed worker's task is recovered after this. */
+  LEASE_MS: int(30_000, 1000),
+  HEARTBEAT_MS: int(10_000, 100),
+  /** SIGTERM drain budget; keep it below the pod's terminationGracePeriodSeconds. */
+  DRAIN_TIMEOUT_MS: int(25_000, 0),
+  SWEEP_INTERVAL_MS: int(1_000, 50),
+  SWEEP_BATCH: int(500, 1, 10_000),
+  /** A pending row not confirmed published within this long after it became due is republished. */
+  SWEEP_UNCONFIRMED_AFTER_MS: int(2_000, 0),
+  /** A published, still-pending row is republished after this long in case its message was lost. */
+  SWEEP_REPUBLISH_AFTER_MS: int(300_000, 1000),
+  REAP_INTERVAL_MS: int(5_000, 100),
+  RETRY_BASE_MS: int(1_000, 0),
+  RETRY_MAX_MS: int(300_000, 0),
+  SIMULATE_MIN_MS: int(2_000, 0),
+  SIMULATE_MAX_MS: int(5_000, 0),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+/** Thrown when the environment is invalid; `issues` names every bad key. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every environment variable name the configuration knows (the chart's env is checked against it). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  const cross: string[] = [];
+  if (c.HEARTBEAT_MS >= c.LEASE_MS) cross.push('HEARTBEAT_MS: must be below LEASE_MS');
+  if (c.SIMULATE_MIN_MS > c.SIMULATE_MAX_MS) cross.push('SIMULATE_MIN_MS: must not exceed SIMULATE_MAX_MS');
+  if (c.RETRY_BASE_MS > c.RETRY_MAX_MS) cross.push('RETRY_BASE_MS: must not exceed RETRY_MAX_MS');
+  if (cross.length > 0) throw new ConfigError(cross);
+  return Object.freeze(c);
+}

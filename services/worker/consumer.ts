@@ -1,0 +1,116 @@
+/**
+ * Consumes the worker's queues: decode → validate → run → ack/reject. Prefetch equals the
+ * worker's concurrency, so the broker never hands this process more than it can run. Consumers
+ * are re-registered after every reconnect; a malformed message is dead-lettered on first delivery.
+ */
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Broker } from '../core/amqp/broker';
+import type { QueueSpec } from '../core/amqp/topology';
+import type { Logger } from '../core/log/logger';
+import { parseTaskMessage } from '../core/tasks/task';
+import type { RunOutcome, TaskRunner } from './task-runner';
+
+export interface Consumer {
+  start(): Promise<void>;
+  /** Stops deliveries, waits for in-flight tasks up to `drainMs`, then hands the rest back. */
+  stop(drainMs: number): Promise<void>;
+  isConsuming(): boolean;
+  inFlight(): number;
+}
+
+export interface ConsumerOptions {
+  broker: Broker;
+  queues: QueueSpec[];
+  concurrency: number;
+  runner: TaskRunner;
+  logger: Logger;
+  onOutcome?: (outcome: RunOutcome) => void;
+}
+
+export function createConsumer(o: ConsumerOptions): Consumer {
+  const log = o.logger.child({ module: 'consumer' });
+  let channel: Channel | null = null;
+  let tags: string[] = [];
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+
+  function onMessage(ch: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      log.warn('consumer cancelled by the broker (queue deleted?); will resubscribe on reconnect');
+      return;
+    }
+    const parsed = parseTaskMessage(msg.content);
+    if (!parsed) {
+      log.error({ delivery_tag: msg.fields.deliveryTag, queue: msg.fields.routingKey }, 'malformed message; dead-lettered');
+      ch.nack(msg, false, false);
+      return;
+    }
+    // Channel-bound ack: if the channel died meanwhile, the broker has already requeued the message.
+    const safe = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        log.warn({ err, task_id: parsed.task_id }, 'could not ack/nack; the broker will redeliver');
+      }
+    };
+    const p = o.runner
+      .run(parsed, {
+        ack: () => safe(() => ch.ack(msg)),
+        reject: () => safe(() => ch.nack(msg, false, false)),
+        isStopping: () => stopping,
+      })
+      .then((outcome) => o.onOutcome?.(outcome))
+      .catch((err: unknown) => log.error({ err, task_id: parsed.task_id }, 'task runner failed unexpectedly'))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+
+  return {
+    isConsuming: () => channel !== null && tags.length > 0 && o.broker.isConnected(),
+    inFlight: () => inFlight.size,
+
+    async start() {
+      await o.broker.onConnect(async (model) => {
+        if (stopping) return;
+        const ch = await model.createChannel();
+        ch.on('error', (err: Error) => log.warn({ err: err.message }, 'consumer channel error'));
+        ch.on('close', () => {
+          if (channel === ch) {
+            channel = null;
+            tags = [];
+          }
+        });
+        await ch.prefetch(o.concurrency);
+        const newTags: string[] = [];
+        for (const q of o.queues) {
+          const r = await ch.consume(q.name, (m) => onMessage(ch, m), { noAck: false });
+          newTags.push(r.consumerTag);
+        }
+        channel = ch;
+        tags = newTags;
+        log.info({ queues: o.queues.map((q) => q.name), prefetch: o.concurrency }, 'consuming');
+      });
+    },
+
+    async stop(drainMs) {
+      if (stopping) return;
+      stopping = true;
+      const ch = channel;
+      if (ch) {
+        for (const tag of tags) await ch.cancel(tag).catch(() => undefined);
+      }
+      log.info({ in_flight: inFlight.size, timeout_ms: drainMs }, 'stopped consuming; draining in-flight tasks');
+      const drained = await Promise.race([
+        Promise.all([...inFlight]).then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
+      ]);
+      if (!drained) {
+        log.warn({ in_flight: inFlight.size }, 'drain timeout; interrupting remaining tasks and handing them back');
+        o.runner.abortAll();
+        await Promise.all([...inFlight]);
+      }
+      if (ch) await ch.close().catch(() => undefined);
+      channel = null;
+    },
+  };
+}

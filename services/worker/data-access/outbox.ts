@@ -1,0 +1,43 @@
+/**
+ * The sweeper's query: pending, due rows whose message was never confirmed (API crashed between
+ * commit and publish, broker was down, a retry became due) or was confirmed so long ago that it
+ * may have been lost. Rows are locked with SKIP LOCKED for the duration of the publish, so any
+ * number of sweepers can run at once without publishing the same row twice.
+ */
+import type { Db } from '../../core/db/database';
+
+export interface SweepOptions {
+  limit: number;
+  unconfirmedAfterMs: number;
+  republishAfterMs: number;
+}
+
+export async function sweepUnpublished(
+  db: Db,
+  o: SweepOptions,
+  publish: (rows: { id: string; type: string }[]) => Promise<string[]>,
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    const r = await trx.raw<{ rows: { id: string; type: string }[] }>(
+      `WITH unconfirmed AS (
+         SELECT id, type FROM tasks
+          WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()
+            -- fresh rows get a grace period for the API's own publish; rows a worker put back do not
+            AND (attempts > 0 OR created_at <= now() - ? * interval '1 millisecond')
+          ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
+       ), stale AS (
+         SELECT id, type FROM tasks
+          WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()
+          ORDER BY published_at LIMIT ? FOR UPDATE SKIP LOCKED
+       )
+       SELECT id, type FROM unconfirmed UNION ALL SELECT id, type FROM stale`,
+      [o.unconfirmedAfterMs, o.limit, o.republishAfterMs, o.limit],
+    );
+    if (r.rows.length === 0) return 0;
+    const confirmed = await publish(r.rows);
+    if (confirmed.length > 0) {
+      await trx.raw(`UPDATE tasks SET published_at = now() WHERE id = ANY(?::uuid[])`, [confirmed]);
+    }
+    return confirmed.length;
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The worker's state changes on `tasks`. Every change is a compare-and-set on status and, once
+ * claimed, on the lease token: a worker whose lease was taken over can never overwrite the new
+ * owner's outcome.
+ */
+import type { Db } from '../../core/db/database';
+import { toTask, type TaskRow } from '../../core/db/task-row';
+import type { Task, TaskError } from '../../core/tasks/task';
+
+export type FailOutcome = 'retried' | 'failed' | 'lease_lost';
+
+export interface TaskStore {
+  /** pending + due → processing with a fresh lease; null if someone else has it or it is not due. */
+  claim(id: string, token: string, leaseMs: number, workerId: string): Promise<Task | null>;
+  /** Extends the lease; false when the lease is no longer ours. */
+  heartbeat(id: string, token: string, leaseMs: number): Promise<boolean>;
+  complete(id: string, token: string, result: unknown): Promise<boolean>;
+  /** Records a failed attempt: back to pending at `retryAt`, or failed when `retryAt` is null. */
+  fail(id: string, token: string, error: TaskError, retryAt: Date | null, refundAttempt: boolean): Promise<FailOutcome>;
+  /** Gives the task back (drain timeout): pending now, the interrupted attempt not counted. */
+  release(id: string, token: string): Promise<boolean>;
+  /** Expired leases → pending (or failed when out of attempts). Returns how many were recovered. */
+  reapExpired(limit: number): Promise<{ id: string; status: string }[]>;
+}
+
+export function createTaskStore(db: Db): TaskStore {
+  return {
+    async claim(id, token, leaseMs, workerId) {
+      const r = await db.raw<{ rows: TaskRow[] }>(
+        `UPDATE tasks
+            SET status = 'processing', attempts = attempts + 1, lease_token = ?,
+                lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
+                started_at = coalesce(started_at, now()), updated_at = now()
+          WHERE id = ? AND status = 'pending' AND run_after <= now()
+        RETURNING *`,
+        [token, leaseMs, workerId, id],
+      );
+      return r.rows[0] ? toTask(r.rows[0]) : null;
+    },
+
+    async heartbeat(id, token, leaseMs) {
+      const r = await db.raw<{ rowCount: number }>(
+        `UPDATE tasks SET lease_expires_at = now() + ? * interval '1 millisecond'
+          WHERE id = ? AND lease_token = ? AND status = 'processing'`,
+        [leaseMs, id, token],
+      );
+      return r.rowCount === 1;
+    },
+
+    async complete(id, token, result) {
+      const r = await db.raw<{ rowCount: number }>(
+        `UPDATE tasks
+            SET status = 'done', result = ?::jsonb, lease_token = NULL, lease_expires_at = NULL,
+                locked_by = NULL, finished_at = now(), updated_at = now()
+          WHERE id = ? AND lease_token = ? AND status = 'processing'`,
+        [JSON.stringify(result ?? null), id, token],
+      );
+      return r.rowCount === 1;
+    },
+
+    async fail(id, token, error, retryAt, refundAttempt) {
+      const retry = retryAt !== null;
+      const r = await db.raw<{ rows: { status: string }[] }>(
+        `UPDATE tasks
+            SET status = CASE WHEN ?::boolean THEN 'pending' ELSE 'failed' END,
+                attempts = attempts - CASE WHEN ?::boolean THEN 1 ELSE 0 END,
+                run_after = coalesce(?::timestamptz, run_after),
+                error = ?::jsonb, lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
+                published_at = NULL,
+                finished_at = CASE WHEN ?::boolean THEN NULL ELSE now() END, updated_at = now()
+          WHERE id = ? AND lease_token = ? AND status = 'processing'
+        RETURNING status`,
+        [retry, refundAttempt, retryAt, JSON.stringify(error), retry, id, token],
+      );
+      const row = r.rows[0];
+      if (!row) return 'lease_lost';
+      return row.status === 'pending' ? 'retried' : 'failed';
+    },
+
+    async release(id, token) {
+      const r = await db.raw<{ rowCount: number }>(
+        `UPDATE tasks
+            SET status = 'pending', attempts = greatest(attempts - 1, 0), run_after = now(),
+                lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
+                published_at = NULL, updated_at = now()
+          WHERE id = ? AND lease_token = ? AND status = 'processing'`,
+        [id, token],
+      );
+      return r.rowCount === 1;
+    },
+
+    async reapExpired(limit) {
+      const r = await db.raw<{ rows: { id: string; status: string }[] }>(
+        `WITH expired AS (
+           SELECT id FROM tasks
+            WHERE status = 'processing' AND lease_expires_at < now()
+            ORDER BY lease_expires_at
+            LIMIT ? FOR UPDATE SKIP LOCKED
+         )
+         UPDATE tasks t
+            SET status = CASE WHEN t.attempts >= t.max_attempts THEN 'failed' ELSE 'pending' END,
+                error = jsonb_build_object('reason', 'crashed', 'attempt', t.attempts, 'at', now(),
+                          'message', 'lease expired: the worker stopped heartbeating (' || coalesce(t.locked_by, 'unknown') || ')'),
+                finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
+                run_after = now(), lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
+                published_at = NULL, updated_at = now()
+           FROM expired WHERE t.id = expired.id
+        RETURNING t.id, t.status`,
+        [limit],
+      );
+      return r.rows;
+    },
+  };
+}
