@@ -34,7 +34,13 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
     async markPublished(ids) {
       if (ids.length === 0) return;
-      await db.raw(`UPDATE tasks SET published_at = now() WHERE id = ANY(?::uuid[]) AND status = 'pending'`, [ids]);
+      // started_at IS NULL: once a worker has claimed the task, this confirm is stale (the row
+      // may already be back in pending for a retry that still needs its own publish).
+      await db.raw(
+        `UPDATE tasks SET published_at = now()
+          WHERE id = ANY(?::uuid[]) AND status = 'pending' AND started_at IS NULL AND published_at IS NULL`,
+        [ids],
+      );
     },
   };
 }

@@ -9,12 +9,10 @@ import type { Logger } from '../log/logger';
 export type Db = Knex;
 
 export function createDatabase(config: Config, logger: Logger, applicationName: string): Db {
+  // knex's pg dialect listens for 'error' on every client and marks it disposable, so an idle
+  // client killed during a database restart is dropped from the pool instead of crashing us.
   const db = knexFactory(knexConfig(config, applicationName));
-  // knex marks a pg client that emits 'error' as disposable; log it so an idle client killed
-  // during a database restart is visible but never crashes the process.
-  db.client.pool?.on?.('createFail', (_id: unknown, err: unknown) => {
-    logger.warn({ err }, 'database connection failed; will retry on next use');
-  });
+  logger.debug({ pool_max: config.DB_POOL_MAX }, 'database pool created');
   return db;
 }
 

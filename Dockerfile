@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# One image, three entry points (DESIGN.md "Deployment"):
+#   API      node dist/services/api/main.js      (the default CMD)
+#   worker   node dist/services/worker/main.js
+#   migrate  node dist/services/migrate/main.js
+# The chart, docker-compose.yml and the Tiltfile pass the script as the container's args.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# --- all dependencies, from the lockfile only ---------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+# --- TypeScript build ---------------------------------------------------------------------------
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json knexfile.ts ./
+COPY migrations ./migrations
+COPY services ./services
+RUN npm run build
+
+# --- production dependencies only (no TypeScript, no eslint in the final image) -----------------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime ------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Files stay owned by root and read-only to the app user: the pods run with a read-only root
+# filesystem anyway, and nothing at run time needs to write next to the code.
+COPY package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The official image's unprivileged `node` user, numerically, so Kubernetes' runAsNonRoot can
+# verify it without reading /etc/passwd.
+USER 1000:1000
+EXPOSE 8000 8001
+# node runs as PID 1 on purpose (no shell, no init wrapper): every entry point installs its own
+# SIGTERM/SIGINT handlers (services/core/lifecycle/shutdown.ts), which is what PID 1 needs to
+# receive signals, and the processes spawn no children that would need reaping.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node"]
+CMD ["dist/services/api/main.js"]

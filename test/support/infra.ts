@@ -1,0 +1,119 @@
+/**
+ * Test infrastructure on the real PostgreSQL and RabbitMQ: a fresh, migrated database and a
+ * unique AMQP name prefix per test file, so files run in parallel and leave nothing behind.
+ */
+import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
+import knexFactory, { type Knex } from 'knex';
+import { Client } from 'pg';
+import { knexConfig } from '../../knexfile';
+import { loadConfig, type Config } from '../../services/core/config/config';
+import { buildTopology } from '../../services/core/amqp/topology';
+import { TASK_TYPES } from '../../services/core/tasks/task-types';
+
+export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+const START_HINT =
+  'start them with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; rabbitmq-server -detached ' +
+  '(or run bash .ci/ensure-services)';
+
+export interface TestEnv {
+  databaseUrl: string;
+  prefix: string;
+  /** Environment for child processes and loadConfig. */
+  env: Record<string, string>;
+  config: Config;
+  db: Knex;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const id = randomBytes(5).toString('hex');
+  const name = `tasker_test_${id}`;
+  const admin = new Client({ connectionString: ADMIN_DATABASE_URL, connectionTimeoutMillis: 5_000 });
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new Error(`PostgreSQL is not reachable at ${ADMIN_DATABASE_URL}; ${START_HINT}`, { cause: e });
+  }
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const prefix = `t${id}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    RABBITMQ_URL,
+    AMQP_PREFIX: prefix,
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'test',
+    ...overrides,
+  };
+  const config = loadConfig(env);
+  const db = knexFactory(knexConfig(config, 'tasker-test'));
+  await db.migrate.latest();
+  try {
+    const c = await amqp.connect(RABBITMQ_URL);
+    await c.close();
+  } catch (e) {
+    throw new Error(`RabbitMQ is not reachable at ${RABBITMQ_URL}; ${START_HINT}`, { cause: e });
+  }
+
+  return {
+    databaseUrl,
+    prefix,
+    env,
+    config,
+    db,
+    async cleanup() {
+      await db.destroy();
+      await deleteTopology(prefix);
+      const a = new Client({ connectionString: ADMIN_DATABASE_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+async function deleteTopology(prefix: string): Promise<void> {
+  const t = buildTopology(prefix, TASK_TYPES, 1);
+  const c = await amqp.connect(RABBITMQ_URL);
+  try {
+    // A failed delete closes the channel, so each one gets its own.
+    for (const q of [...t.queues.map((x) => x.name), t.deadLetterQueue]) {
+      const ch = await c.createChannel();
+      ch.on('error', () => undefined);
+      await ch.deleteQueue(q).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+    for (const x of [t.exchange, t.deadLetterExchange]) {
+      const ch = await c.createChannel();
+      ch.on('error', () => undefined);
+      await ch.deleteExchange(x).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+  } finally {
+    await c.close();
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

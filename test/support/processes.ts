@@ -1,0 +1,87 @@
+/** Runs the real API and worker entry points as child processes and reads their JSON logs. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { waitFor } from './infra';
+
+const DIST_SERVICES = path.resolve(__dirname, '../../services');
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  task_id?: string;
+  [k: string]: unknown;
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  logs: LogLine[];
+  /** Resolves with the exit code (or 'signal:NAME'). */
+  exited: Promise<number | string>;
+  waitForLog(what: string, pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export function startService(name: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [path.join(DIST_SERVICES, name, 'main.js')], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        logs.push({ level: 'raw', msg: line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, sig) => {
+      if (code !== 0 && process.env.TEST_VERBOSE) process.stderr.write(`${name} stderr: ${stderr}\n`);
+      resolve(code ?? `signal:${sig}`);
+    }),
+  );
+  return {
+    child,
+    logs,
+    exited,
+    waitForLog: (what, pred, timeoutMs = 15_000) =>
+      waitFor(`${name} log: ${what}`, () => Promise.resolve(logs.find(pred)), timeoutMs),
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Starts a service and waits until its /ready answers 200. */
+export async function startReady(name: 'api' | 'worker', env: Record<string, string>, port: number): Promise<ServiceProcess> {
+  const p = startService(name, env);
+  await waitFor(`${name} ready on :${port}`, async () => {
+    if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}`);
+    const r = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null);
+    return r?.status === 200;
+  }, 20_000, 100);
+  return p;
+}
+
+/** A port the OS says is free right now (bound to 0, read, released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../services/core/config/config';
+
+describe('config', () => {
+  it('has defaults that work against local PostgreSQL and RabbitMQ', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 8000);
+    assert.match(c.DATABASE_URL, /^postgres:\/\/.*127\.0\.0\.1:5432/);
+    assert.match(c.RABBITMQ_URL, /^amqp:\/\/.*127\.0\.0\.1:5672/);
+    assert.deepEqual(c.WORKER_TASK_TYPES, []);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('reports every invalid key at once, by name', () => {
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud' });
+      assert.fail('expected ConfigError');
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      const keys = e.issues.map((i) => i.split(':')[0]).sort();
+      assert.deepEqual(keys, ['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'WORKER_CONCURRENCY']);
+    }
+  });
+
+  it('parses WORKER_TASK_TYPES as a comma-separated list', () => {
+    assert.deepEqual(loadConfig({ WORKER_TASK_TYPES: ' simulate, other ,' }).WORKER_TASK_TYPES, ['simulate', 'other']);
+  });
+
+  it('rejects impossible combinations', () => {
+    assert.throws(() => loadConfig({ LEASE_MS: '5000', HEARTBEAT_MS: '5000' }), /HEARTBEAT_MS/);
+    assert.throws(() => loadConfig({ SIMULATE_MIN_MS: '10', SIMULATE_MAX_MS: '5' }), /SIMULATE_MIN_MS/);
+  });
+
+  it('does not echo secrets from an invalid URL', () => {
+    assert.throws(
+      () => loadConfig({ RABBITMQ_URL: 'http://user:s3cret@host' }),
+      (e: Error) => e.message.includes('RABBITMQ_URL') && !e.message.includes('s3cret'),
+    );
+  });
+});
