@@ -6,9 +6,10 @@ import { loadConfig } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
 import { listen } from '../core/http/http-server';
+import { createPeriodic } from '../core/lifecycle/periodic';
 import { handleFatalErrors, handleShutdownSignals } from '../core/lifecycle/shutdown';
 import { createLogger } from '../core/log/logger';
-import { TASK_TYPES } from '../core/tasks/task-types';
+import { taskTypes } from '../core/tasks/task-types';
 import { buildApp } from './app';
 import { createTaskRepository } from './data-access/task.repository';
 import { createTaskDispatcher } from './domain/task-dispatcher';
@@ -18,22 +19,47 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('tasker-api', config.LOG_LEVEL);
   handleFatalErrors(logger);
+  const faults = new Set(config.FAULT_INJECTION);
 
+  const types = taskTypes(config.ENABLE_TEST_TASK_TYPES);
   const db = createDatabase(config, logger, 'tasker-api');
   const broker = createBroker({
     url: config.RABBITMQ_URL,
     heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
-    topology: buildTopology(config.AMQP_PREFIX, TASK_TYPES, config.AMQP_DELIVERY_LIMIT),
+    topology: buildTopology(config.AMQP_PREFIX, types, config.AMQP_DELIVERY_LIMIT),
     logger,
     connectionName: 'tasker-api',
   });
-  const publisher = await createPublisher(broker, logger);
+  const publisher = await createPublisher(broker, logger, { publishCopies: faults.has('publish-thrice') ? 3 : 1 });
   const repo = createTaskRepository(db);
-  const dispatcher = createTaskDispatcher({ publisher, markPublished: (ids) => repo.markPublished(ids), logger });
+  const dispatcher = createTaskDispatcher({
+    publisher,
+    markPublished: (ids) => repo.markPublished(ids),
+    logger,
+    // Fault-injection suite only: die after the commit, before the publish; the sweeper must recover.
+    beforePublish: faults.has('api-exit-after-commit') ? () => process.exit(70) : undefined,
+  });
+  const tasks = createTaskService(repo, dispatcher, {
+    types,
+    timeoutCeilingMs: config.TASK_TIMEOUT_CEILING_MS,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    listMaxLimit: config.LIST_MAX_LIMIT,
+    replayRatePerSecond: config.REPLAY_RATE_PER_SECOND,
+    replayMaxBatch: config.REPLAY_MAX_BATCH,
+  });
+  const keyCleanup = createPeriodic(
+    'idempotency-key-cleanup',
+    60_000,
+    async () => {
+      const n = await tasks.deleteExpiredIdempotencyKeys();
+      if (n > 0) logger.info({ deleted: n }, 'expired idempotency keys deleted');
+    },
+    logger,
+  );
   let draining = false;
 
   const app = buildApp({
-    tasks: createTaskService(repo, dispatcher),
+    tasks,
     readiness: {
       database: databaseCheck(db),
       schema: schemaCheck(db, requiredSchemaVersion()),
@@ -52,12 +78,14 @@ async function main(): Promise<void> {
     headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
   });
+  keyCleanup.start();
   logger.info({ port: server.port, host: config.HOST }, 'api listening');
 
   handleShutdownSignals(logger, async (signal) => {
     draining = true;
     logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'signal received; draining in-flight requests');
     await server.close(config.DRAIN_TIMEOUT_MS);
+    await keyCleanup.stop();
     await dispatcher.flush();
     await broker.stop();
     await db.destroy();

@@ -3,6 +3,7 @@
  * (task id, attempt, an AbortSignal that fires on timeout, cancellation or lost lease) and returns
  * a JSON-serialisable result. Side effects keyed on `taskId` are applied exactly once.
  */
+import type { Db } from '../core/db/database';
 import type { Logger } from '../core/log/logger';
 import type { TaskTypeDefinition } from '../core/tasks/task-types';
 
@@ -13,6 +14,11 @@ export interface TaskContext {
   maxAttempts: number;
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Registers a database effect that runs inside the completion transaction: it commits only if
+   * this worker still holds the lease, so the effect happens exactly once per task.
+   */
+  onCommit(effect: (trx: Db) => Promise<void>): void;
 }
 
 export type TaskHandler = (payload: unknown, ctx: TaskContext) => Promise<unknown>;
@@ -40,7 +46,7 @@ export class RetryLaterError extends Error {
 
 /** The reason an AbortSignal fired, so the runner can tell a timeout from a shutdown. */
 export class AbortReason extends Error {
-  constructor(readonly kind: 'timeout' | 'shutdown' | 'lease_lost') {
+  constructor(readonly kind: 'timeout' | 'shutdown' | 'lease_lost' | 'cancelled') {
     super(`aborted: ${kind}`);
     this.name = 'AbortReason';
   }

@@ -13,7 +13,8 @@ import { listen } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import { handleFatalErrors, handleShutdownSignals } from '../core/lifecycle/shutdown';
 import { createLogger } from '../core/log/logger';
-import { TASK_TYPES } from '../core/tasks/task-types';
+import { taskTypes } from '../core/tasks/task-types';
+import { createCancelListener } from './cancel-listener';
 import { buildAdminApp } from './admin-server';
 import { createConsumer } from './consumer';
 import { createTaskStore } from './data-access/task-store';
@@ -27,10 +28,10 @@ async function main(): Promise<void> {
   const logger = createLogger('tasker-worker', config.LOG_LEVEL);
   handleFatalErrors(logger);
 
-  const registry = createRegistry(config);
-  const types = selectTypes(registry, config.WORKER_TASK_TYPES);
   const db = createDatabase(config, logger, 'tasker-worker');
-  const topology = buildTopology(config.AMQP_PREFIX, TASK_TYPES, config.AMQP_DELIVERY_LIMIT);
+  const registry = createRegistry(config, db);
+  const types = selectTypes(registry, config.WORKER_TASK_TYPES);
+  const topology = buildTopology(config.AMQP_PREFIX, taskTypes(config.ENABLE_TEST_TASK_TYPES), config.AMQP_DELIVERY_LIMIT);
   const broker = createBroker({
     url: config.RABBITMQ_URL,
     heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     heartbeatMs: config.HEARTBEAT_MS,
     backoff: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
   });
+  const cancels = createCancelListener(config.DATABASE_URL, (id) => runner.cancel(id), logger);
   const consumer = createConsumer({ broker, queues: queuesFor(topology, types), concurrency: config.WORKER_CONCURRENCY, runner, logger });
   const sweeper = createPeriodic(
     'sweeper',
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
   );
   await consumer.start();
   await broker.start();
+  cancels.start();
   sweeper.start();
   reaper.start();
   logger.info({ types, concurrency: config.WORKER_CONCURRENCY, admin_port: admin.port }, 'worker started');
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
       'signal received; stopping consumption and draining in-flight tasks',
     );
     await consumer.stop(config.DRAIN_TIMEOUT_MS);
-    await Promise.all([sweeper.stop(), reaper.stop()]);
+    await Promise.all([sweeper.stop(), reaper.stop(), cancels.stop()]);
     await broker.stop();
     await admin.close(1_000);
     await db.destroy();

@@ -3,10 +3,9 @@
  * delay = random(0, min(cap, base · 2^(attempt-1))). Full jitter spreads a burst of failures
  * evenly instead of retrying them in lockstep.
  */
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-}
+import type { BackoffPolicy } from '../core/tasks/task-types';
+
+export type { BackoffPolicy };
 
 export function backoffDelay(attempt: number, p: BackoffPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(p.maxMs, p.baseMs * 2 ** Math.max(0, attempt - 1));

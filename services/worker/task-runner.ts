@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDatabaseUnavailable } from '../core/db/database';
+import { isDatabaseUnavailable, type Db } from '../core/db/database';
 import { toError } from '../core/errors/app-error';
 import type { Logger } from '../core/log/logger';
 import type { FailureReason, Task, TaskError, TaskMessage } from '../core/tasks/task';
@@ -23,7 +23,7 @@ export interface RunnerOptions {
   backoff: BackoffPolicy;
 }
 
-export type RunOutcome = 'done' | 'retried' | 'failed' | 'timeout' | 'skipped' | 'released' | 'lease_lost';
+export type RunOutcome = 'done' | 'retried' | 'failed' | 'timeout' | 'cancelled' | 'skipped' | 'released' | 'lease_lost';
 
 export interface DeliveryControl {
   ack(): void;
@@ -37,6 +37,8 @@ export interface TaskRunner {
   run(msg: TaskMessage, delivery: DeliveryControl): Promise<RunOutcome>;
   /** Aborts every running handler (drain timeout) so their leases are released. */
   abortAll(): void;
+  /** Aborts the handler of a task cancelled through the API, if it runs here. */
+  cancel(taskId: string): void;
 }
 
 export function createTaskRunner(o: RunnerOptions): TaskRunner {
@@ -76,6 +78,10 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
       for (const ac of running.values()) ac.abort(new AbortReason('shutdown'));
     },
 
+    cancel(taskId) {
+      running.get(taskId)?.abort(new AbortReason('cancelled'));
+    },
+
     async run(msg, d) {
       const token = randomUUID();
       const claimed = await claimWithRetry(msg, token, d);
@@ -113,6 +119,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
         });
         aborted.catch(() => undefined);
         // Race the abort so a handler that ignores its signal cannot hold the task past its timeout.
+        const effects: ((trx: Db) => Promise<void>)[] = [];
         const result = await Promise.race([
           registered.handler(task.payload, {
             taskId: task.id,
@@ -121,10 +128,12 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
             maxAttempts: task.maxAttempts,
             signal: ac.signal,
             logger: log,
+            onCommit: (effect) => effects.push(effect),
           }),
           aborted,
         ]);
-        const ok = await persist('completion', () => o.store.complete(task.id, token, result), log);
+        if (ac.signal.aborted) throw toError(ac.signal.reason); // aborted while the handler was finishing
+        const ok = await persist('completion', () => o.store.complete(task.id, token, result, effects), log);
         if (ok === true) {
           log.info({ duration_ms: Date.now() - task.updatedAt.getTime() }, 'task done');
           return 'done';
@@ -132,7 +141,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
         log.warn('completion discarded: the lease was taken over by another worker');
         return 'lease_lost';
       } catch (e: unknown) {
-        return await handleFailure(task, token, ac, toError(e), log);
+        return await handleFailure(task, token, ac, toError(e), log, registered?.definition.backoff ?? o.backoff);
       } finally {
         clearInterval(heartbeat);
         clearTimeout(timeout);
@@ -141,15 +150,27 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     },
   };
 
-  async function handleFailure(task: Task, token: string, ac: AbortController, err: Error, log: Logger): Promise<RunOutcome> {
+  async function handleFailure(
+    task: Task,
+    token: string,
+    ac: AbortController,
+    err: Error,
+    log: Logger,
+    backoff: BackoffPolicy,
+  ): Promise<RunOutcome> {
     const abort = ac.signal.aborted ? (ac.signal.reason as unknown) : null;
     if (abort instanceof AbortReason && abort.kind === 'shutdown') {
       const released = await persist('release', () => o.store.release(task.id, token), log);
       log.warn({ released: released === true }, 'drain timeout: task interrupted and handed back for another worker');
       return 'released';
     }
-    if (abort instanceof AbortReason && abort.kind === 'lease_lost') {
-      log.warn('lease lost (taken over or cancelled); abandoning this attempt');
+    if (abort instanceof AbortReason && (abort.kind === 'lease_lost' || abort.kind === 'cancelled')) {
+      const status = await o.store.statusOf(task.id).catch(() => null);
+      if (status === 'cancelled') {
+        log.info('task cancelled; handler aborted');
+        return 'cancelled';
+      }
+      log.warn({ status }, 'lease lost (taken over by another worker); abandoning this attempt');
       return 'lease_lost';
     }
     let reason: FailureReason = 'error';
@@ -161,7 +182,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
       retryAt = new Date(Date.now() + err.delayMs);
       refund = true;
     } else if (reason !== 'permanent' && task.attempts < task.maxAttempts) {
-      retryAt = new Date(Date.now() + backoffDelay(task.attempts, o.backoff));
+      retryAt = new Date(Date.now() + backoffDelay(task.attempts, backoff));
     }
     const error: TaskError = {
       reason,

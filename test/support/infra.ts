@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { knexConfig } from '../../knexfile';
 import { loadConfig, type Config } from '../../services/core/config/config';
 import { buildTopology } from '../../services/core/amqp/topology';
-import { TASK_TYPES } from '../../services/core/tasks/task-types';
+import { taskTypes } from '../../services/core/tasks/task-types';
 
 export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -49,11 +49,15 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     AMQP_PREFIX: prefix,
     LOG_LEVEL: 'info',
     NODE_ENV: 'test',
+    ENABLE_TEST_TASK_TYPES: 'true',
     ...overrides,
   };
   const config = loadConfig(env);
   const db = knexFactory(knexConfig(config, 'tasker-test'));
   await db.migrate.latest();
+  // Tables of the test-only task types (never created by migrations).
+  await db.raw(`CREATE TABLE test_executions (task_id uuid NOT NULL, attempt int NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+  await db.raw(`CREATE TABLE test_effects (task_id uuid PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
   try {
     const c = await amqp.connect(RABBITMQ_URL);
     await c.close();
@@ -79,7 +83,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
 }
 
 async function deleteTopology(prefix: string): Promise<void> {
-  const t = buildTopology(prefix, TASK_TYPES, 1);
+  const t = buildTopology(prefix, taskTypes(true), 1);
   const c = await amqp.connect(RABBITMQ_URL);
   try {
     // A failed delete closes the channel, so each one gets its own.

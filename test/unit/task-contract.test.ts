@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildTopology, queuesFor } from '../../services/core/amqp/topology';
 import { parseTaskMessage } from '../../services/core/tasks/task';
-import { findTaskType, TASK_TYPES } from '../../services/core/tasks/task-types';
+import { PRODUCTION_TASK_TYPES, taskTypes } from '../../services/core/tasks/task-types';
+
+const findTaskType = (name: string) => taskTypes(true).find((t) => t.name === name);
+const TASK_TYPES = PRODUCTION_TASK_TYPES;
 
 describe('task message', () => {
   it('accepts a well-formed message', () => {
@@ -38,5 +41,12 @@ describe('topology', () => {
     assert.deepEqual(t.queues, [{ name: 'p.q.simulate', types: ['simulate'] }]);
     assert.deepEqual(queuesFor(t, ['simulate']).map((q) => q.name), ['p.q.simulate']);
     assert.deepEqual(queuesFor(t, ['unknown']), []);
+  });
+});
+
+describe('task types', () => {
+  it('registers test-only types only when asked to', () => {
+    assert.deepEqual(taskTypes(false).map((t) => t.name), ['simulate']);
+    assert.deepEqual(taskTypes(true).map((t) => t.name), ['simulate', 'test.record', 'test.thread']);
   });
 });

@@ -1,7 +1,7 @@
-/** The API's queries on `tasks`. */
+/** The API's queries on `tasks` and `idempotency_keys`. */
 import type { Db } from '../../core/db/database';
 import { toTask, type TaskRow } from '../../core/db/task-row';
-import type { Task } from '../../core/tasks/task';
+import type { FailureReason, Task, TaskStatus } from '../../core/tasks/task';
 
 export interface NewTask {
   id: string;
@@ -11,27 +11,109 @@ export interface NewTask {
   timeoutMs: number;
 }
 
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  requestHash: string;
+  ttlMs: number;
+  /** The response to replay for this key. */
+  response: unknown;
+}
+
+export type InsertResult =
+  | { kind: 'created'; task: Task }
+  | { kind: 'replay'; taskId: string; response: unknown }
+  | { kind: 'key_reused' };
+
+export interface ListFilter {
+  status?: TaskStatus;
+  type?: string;
+  /** Keyset cursor: the last row of the previous page (created_at as PostgreSQL text, full precision). */
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
 export interface TaskRepository {
-  insert(t: NewTask): Promise<Task>;
+  insert(t: NewTask, idem?: IdempotencyClaim): Promise<InsertResult>;
   findById(id: string): Promise<Task | null>;
+  /** Newest first; each row with its keyset position for the next page's cursor. */
+  list(f: ListFilter): Promise<{ task: Task; position: { createdAt: string; id: string } }[]>;
   /** Records that the broker confirmed these tasks' messages, so the sweeper leaves them alone. */
   markPublished(ids: string[]): Promise<void>;
+  /** pending/processing → cancelled. Returns the row after, and whether it was running. */
+  cancel(id: string): Promise<{ task: Task; wasRunning: boolean } | null>;
+  /** failed/cancelled → pending with a fresh attempt budget. */
+  retry(id: string, extraAttempts: number): Promise<Task | null>;
+  /** Replays up to `limit` failed tasks, spread `spacingMs` apart. */
+  replayFailed(f: { type?: string; reason?: FailureReason; limit: number; spacingMs: number; extraAttempts: (type: string) => number }): Promise<number>;
+  deleteExpiredIdempotencyKeys(limit: number): Promise<number>;
 }
 
 export function createTaskRepository(db: Db): TaskRepository {
+  async function insertRow(q: Db, t: NewTask): Promise<Task> {
+    const r = await q.raw<{ rows: TaskRow[] }>(
+      `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms)
+       VALUES (?, ?, ?::jsonb, ?, ?) RETURNING *`,
+      [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs],
+    );
+    return toTask(r.rows[0]!);
+  }
+
   return {
-    async insert(t) {
-      const r = await db.raw<{ rows: TaskRow[] }>(
-        `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms)
-         VALUES (?, ?, ?::jsonb, ?, ?) RETURNING *`,
-        [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs],
-      );
-      return toTask(r.rows[0]!);
+    async insert(t, idem) {
+      if (!idem) return { kind: 'created', task: await insertRow(db, t) };
+      return db.transaction(async (trx) => {
+        // A concurrent request with the same key blocks on the primary key until this commits,
+        // then sees the row: exactly one task per key. An expired key is taken over.
+        const claimed = await trx.raw<{ rows: { task_id: string }[] }>(
+          `INSERT INTO idempotency_keys (scope, key, request_hash, task_id, response, expires_at)
+           VALUES (?, ?, ?, ?, ?::jsonb, now() + ? * interval '1 millisecond')
+           ON CONFLICT (scope, key) DO UPDATE
+             SET request_hash = EXCLUDED.request_hash, task_id = EXCLUDED.task_id,
+                 response = EXCLUDED.response, created_at = now(), expires_at = EXCLUDED.expires_at
+             WHERE idempotency_keys.expires_at <= now()
+           RETURNING task_id`,
+          [idem.scope, idem.key, idem.requestHash, t.id, JSON.stringify(idem.response), idem.ttlMs],
+        );
+        if (claimed.rows.length === 1) return { kind: 'created', task: await insertRow(trx, t) } as const;
+        const existing = await trx.raw<{ rows: { request_hash: string; task_id: string; response: unknown }[] }>(
+          `SELECT request_hash, task_id, response FROM idempotency_keys WHERE scope = ? AND key = ?`,
+          [idem.scope, idem.key],
+        );
+        const row = existing.rows[0]!;
+        if (row.request_hash !== idem.requestHash) return { kind: 'key_reused' } as const;
+        return { kind: 'replay', taskId: row.task_id, response: row.response } as const;
+      });
     },
+
     async findById(id) {
       const r = await db.raw<{ rows: TaskRow[] }>(`SELECT * FROM tasks WHERE id = ?`, [id]);
       return r.rows[0] ? toTask(r.rows[0]) : null;
     },
+
+    async list(f) {
+      const where: string[] = [];
+      const args: string[] = [];
+      if (f.status) {
+        where.push('status = ?');
+        args.push(f.status);
+      }
+      if (f.type) {
+        where.push('type = ?');
+        args.push(f.type);
+      }
+      if (f.after) {
+        where.push('(created_at, id) < (?::timestamptz, ?::uuid)');
+        args.push(f.after.createdAt, f.after.id);
+      }
+      const r = await db.raw<{ rows: (TaskRow & { position_ts: string })[] }>(
+        `SELECT *, created_at::text AS position_ts FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+        [...args, f.limit],
+      );
+      return r.rows.map((row) => ({ task: toTask(row), position: { createdAt: row.position_ts, id: row.id } }));
+    },
+
     async markPublished(ids) {
       if (ids.length === 0) return;
       // started_at IS NULL: once a worker has claimed the task, this confirm is stale (the row
@@ -41,6 +123,78 @@ export function createTaskRepository(db: Db): TaskRepository {
           WHERE id = ANY(?::uuid[]) AND status = 'pending' AND started_at IS NULL AND published_at IS NULL`,
         [ids],
       );
+    },
+
+    async cancel(id) {
+      return db.transaction(async (trx) => {
+        const before = await trx.raw<{ rows: { status: TaskStatus }[] }>(
+          `SELECT status FROM tasks WHERE id = ? FOR UPDATE`,
+          [id],
+        );
+        const was = before.rows[0]?.status;
+        if (was !== 'pending' && was !== 'processing') return null;
+        const r = await trx.raw<{ rows: TaskRow[] }>(
+          `UPDATE tasks SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
+                  finished_at = now(), updated_at = now()
+            WHERE id = ? RETURNING *`,
+          [id],
+        );
+        // The running worker aborts the handler on this notification (delivered on commit);
+        // its heartbeat notices the lost lease as a fallback.
+        if (was === 'processing') await trx.raw(`SELECT pg_notify('tasker_cancel', ?)`, [id]);
+        return { task: toTask(r.rows[0]!), wasRunning: was === 'processing' };
+      });
+    },
+
+    async retry(id, extraAttempts) {
+      const r = await db.raw<{ rows: TaskRow[] }>(
+        `UPDATE tasks SET status = 'pending', max_attempts = attempts + ?, run_after = now(), result = NULL,
+                finished_at = NULL, published_at = NULL, updated_at = now()
+          WHERE id = ? AND status IN ('failed', 'cancelled') RETURNING *`,
+        [extraAttempts, id],
+      );
+      return r.rows[0] ? toTask(r.rows[0]) : null;
+    },
+
+    async replayFailed(f) {
+      return db.transaction(async (trx) => {
+        const where = [`status = 'failed'`];
+        const args: string[] = [];
+        if (f.type) {
+          where.push('type = ?');
+          args.push(f.type);
+        }
+        if (f.reason) {
+          where.push(`error->>'reason' = ?`);
+          args.push(f.reason);
+        }
+        const picked = await trx.raw<{ rows: { id: string; type: string }[] }>(
+          `SELECT id, type FROM tasks WHERE ${where.join(' AND ')}
+            ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+          [...args, f.limit],
+        );
+        const rows = picked.rows;
+        if (rows.length === 0) return 0;
+        // Spread run_after so the sweeper releases the replay at the configured rate.
+        await trx.raw(
+          `UPDATE tasks t SET status = 'pending', max_attempts = t.attempts + v.extra,
+                  run_after = now() + v.ord * ? * interval '1 millisecond', result = NULL,
+                  finished_at = NULL, published_at = NULL, updated_at = now()
+             FROM unnest(?::uuid[], ?::int[], ?::int[]) AS v(id, extra, ord)
+            WHERE t.id = v.id`,
+          [f.spacingMs, rows.map((r) => r.id), rows.map((r) => f.extraAttempts(r.type)), rows.map((_, i) => i)],
+        );
+        return rows.length;
+      });
+    },
+
+    async deleteExpiredIdempotencyKeys(limit) {
+      const r = await db.raw<{ rowCount: number }>(
+        `DELETE FROM idempotency_keys WHERE ctid IN (
+           SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT ?)`,
+        [limit],
+      );
+      return r.rowCount;
     },
   };
 }

@@ -17,6 +17,8 @@ export interface DispatcherDeps {
   publisher: Publisher;
   markPublished: (ids: string[]) => Promise<void>;
   logger: Logger;
+  /** Test-only fault hook, called after the commit and before the publish. */
+  beforePublish?: () => void;
   /** Confirms are written to PostgreSQL at most this often, as one UPDATE. */
   batchIntervalMs?: number;
 }
@@ -42,6 +44,7 @@ export function createTaskDispatcher(d: DispatcherDeps): TaskDispatcher {
 
   return {
     dispatch(task) {
+      d.beforePublish?.();
       const p = d.publisher
         .publish({ task_id: task.id, type: task.type })
         .then(() => {

@@ -1,25 +1,83 @@
-/** Submitting and reading tasks: the API's domain logic, free of HTTP and driver details. */
-import { randomUUID } from 'node:crypto';
+/** Submitting, reading, listing, cancelling and replaying tasks: the API's domain logic. */
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ClientError, NotFoundError } from '../../core/errors/app-error';
-import { isUuid, type Task } from '../../core/tasks/task';
-import { DEFAULT_TASK_TYPE, findTaskType, taskTypeNames } from '../../core/tasks/task-types';
+import { AppError, ClientError, NotFoundError } from '../../core/errors/app-error';
+import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus } from '../../core/tasks/task';
+import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
 import type { TaskRepository } from '../data-access/task.repository';
 import type { TaskDispatcher } from './task-dispatcher';
 
-const submission = z.strictObject({
-  type: z.string().min(1).max(100).optional(),
-  payload: z.json(),
-});
-
-export interface TaskService {
-  submit(body: unknown): Promise<Task>;
-  get(id: string): Promise<Task>;
+export interface TaskServiceOptions {
+  types: readonly TaskTypeDefinition[];
+  timeoutCeilingMs: number;
+  idempotencyTtlMs: number;
+  listMaxLimit: number;
+  replayRatePerSecond: number;
+  replayMaxBatch: number;
 }
 
-export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatcher): TaskService {
+export type SubmitResult =
+  | { replayed: false; task: Task; response: SubmitResponse }
+  | { replayed: true; taskId: string; response: SubmitResponse };
+export interface SubmitResponse {
+  task_id: string;
+  status: 'pending';
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  nextCursor: string | null;
+}
+
+export interface TaskService {
+  submit(body: unknown, idempotencyKey?: string): Promise<SubmitResult>;
+  get(id: string): Promise<Task>;
+  list(query: Record<string, unknown>): Promise<TaskPage>;
+  cancel(id: string): Promise<Task>;
+  retry(id: string): Promise<Task>;
+  replayDeadLetters(body: unknown): Promise<{ replayed: number; spread_ms: number }>;
+  deleteExpiredIdempotencyKeys(): Promise<number>;
+}
+
+/** Token characters of an Idempotency-Key (the draft makes it an sf-string; we accept printable ASCII). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatcher, o: TaskServiceOptions): TaskService {
+  const byName = new Map(o.types.map((t) => [t.name, t]));
+  const submission = z.strictObject({
+    type: z.string().min(1).max(100).optional(),
+    payload: z.json(),
+    timeout_ms: z.number().int().min(1).max(o.timeoutCeilingMs).optional(),
+  });
+  const listQuery = z.strictObject({
+    status: z.enum(TASK_STATUSES).optional(),
+    type: z.string().min(1).max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(o.listMaxLimit).default(Math.min(50, o.listMaxLimit)),
+    cursor: z.string().max(200).optional(),
+  });
+  const replayBody = z.strictObject({
+    type: z.string().min(1).max(100).optional(),
+    reason: z.enum(['error', 'timeout', 'permanent', 'crashed'] satisfies FailureReason[]).optional(),
+    limit: z.number().int().min(1).max(o.replayMaxBatch).default(Math.min(100, o.replayMaxBatch)),
+  });
+
+  async function find(id: string): Promise<Task> {
+    const task = isUuid(id) ? await repo.findById(id) : null;
+    if (!task) throw new NotFoundError(`task ${JSON.stringify(id.slice(0, 100))} not found`);
+    return task;
+  }
+
+  function typeOf(name: string): TaskTypeDefinition {
+    const def = byName.get(name);
+    if (!def) throw new ClientError('unknown_type', `unknown task type "${name}"`, 400, { known_types: [...byName.keys()] });
+    return def;
+  }
+
   return {
-    async submit(body) {
+    async submit(body, idempotencyKey) {
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw new ClientError('invalid_idempotency_key', 'Idempotency-Key must be 1–255 printable ASCII characters', 400);
+      }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new ClientError('invalid_body', 'request body must be a JSON object', 422);
       }
@@ -30,36 +88,131 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       if (!parsed.success) {
         throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(parsed.error) });
       }
-      const typeName = parsed.data.type ?? DEFAULT_TASK_TYPE;
-      const def = findTaskType(typeName);
-      if (!def) {
-        throw new ClientError('unknown_type', `unknown task type "${typeName}"`, 400, { known_types: taskTypeNames() });
-      }
+      const def = typeOf(parsed.data.type ?? DEFAULT_TASK_TYPE);
       const payload = def.payloadSchema.safeParse(parsed.data.payload);
       if (!payload.success) {
         throw new ClientError('invalid_payload', `payload is invalid for type "${def.name}"`, 422, {
           issues: issuesOf(payload.error),
         });
       }
-      const task = await repo.insert({
-        id: randomUUID(),
-        type: def.name,
-        payload: parsed.data.payload,
-        maxAttempts: def.maxAttempts,
-        timeoutMs: def.timeoutMs,
-      });
-      dispatcher.dispatch(task);
-      return task;
+      const id = randomUUID();
+      const response: SubmitResponse = { task_id: id, status: 'pending' };
+      const result = await repo.insert(
+        {
+          id,
+          type: def.name,
+          payload: parsed.data.payload,
+          maxAttempts: def.maxAttempts,
+          timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
+        },
+        idempotencyKey === undefined
+          ? undefined
+          : {
+              scope: '',
+              key: idempotencyKey,
+              requestHash: hashRequest(def.name, parsed.data),
+              ttlMs: o.idempotencyTtlMs,
+              response,
+            },
+      );
+      if (result.kind === 'key_reused') {
+        throw new ClientError(
+          'idempotency_key_reused',
+          'this Idempotency-Key was already used with a different request body',
+          422,
+        );
+      }
+      if (result.kind === 'replay') {
+        return { replayed: true, taskId: result.taskId, response: result.response as SubmitResponse };
+      }
+      dispatcher.dispatch(result.task);
+      return { replayed: false, task: result.task, response };
     },
 
-    async get(id) {
-      const task = isUuid(id) ? await repo.findById(id) : null;
-      if (!task) throw new NotFoundError(`task ${JSON.stringify(id.slice(0, 100))} not found`);
-      return task;
+    get: find,
+
+    async list(query) {
+      const q = listQuery.safeParse(query);
+      if (!q.success) throw new ClientError('invalid_query', 'query parameters are invalid', 400, { issues: issuesOf(q.error) });
+      const after = q.data.cursor === undefined ? undefined : decodeCursor(q.data.cursor);
+      const rows = await repo.list({ status: q.data.status, type: q.data.type, after, limit: q.data.limit + 1 });
+      const page = rows.slice(0, q.data.limit);
+      const last = page.at(-1);
+      return {
+        tasks: page.map((r) => r.task),
+        nextCursor: rows.length > q.data.limit && last ? encodeCursor(last.position) : null,
+      };
     },
+
+    async cancel(id) {
+      const task = await find(id);
+      if (task.status === 'cancelled') return task;
+      const r = await repo.cancel(task.id);
+      if (r) return r.task;
+      throw new AppError('not_cancellable', `task is ${(await find(id)).status}; only pending or processing tasks can be cancelled`, 409);
+    },
+
+    async retry(id) {
+      const task = await find(id);
+      const retried = await repo.retry(task.id, byName.get(task.type)?.maxAttempts ?? task.maxAttempts);
+      if (!retried) {
+        throw new AppError('not_retryable', `task is ${task.status}; only failed or cancelled tasks can be retried`, 409);
+      }
+      dispatcher.dispatch(retried);
+      return retried;
+    },
+
+    async replayDeadLetters(body) {
+      const b = replayBody.safeParse(body ?? {});
+      if (!b.success) throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(b.error) });
+      if (b.data.type) typeOf(b.data.type);
+      const spacingMs = 1000 / o.replayRatePerSecond;
+      const replayed = await repo.replayFailed({
+        type: b.data.type,
+        reason: b.data.reason,
+        limit: b.data.limit,
+        spacingMs,
+        extraAttempts: (type) => byName.get(type)?.maxAttempts ?? 1,
+      });
+      return { replayed, spread_ms: Math.round(Math.max(0, replayed - 1) * spacingMs) };
+    },
+
+    deleteExpiredIdempotencyKeys: () => repo.deleteExpiredIdempotencyKeys(1_000),
   };
+}
+
+/** Same key + same request ⇔ same hash; key order in the payload does not matter. */
+function hashRequest(type: string, data: { payload: unknown; timeout_ms?: number }): string {
+  return createHash('sha256').update(canonicalJson({ type, payload: data.payload, timeout_ms: data.timeout_ms ?? null })).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function encodeCursor(p: { createdAt: string; id: string }): string {
+  return Buffer.from(`${p.createdAt}|${p.id}`).toString('base64url');
+}
+
+/** Opaque to clients; PostgreSQL's own timestamp text keeps microsecond precision. */
+function decodeCursor(c: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(c, 'base64url').toString('utf8').split('|');
+  if (!id || !isUuid(id) || !createdAt || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(createdAt)) {
+    throw new ClientError('invalid_cursor', 'cursor is not one this API returned', 400);
+  }
+  return { createdAt, id };
 }
 
 function issuesOf(e: z.ZodError): { path: string; message: string }[] {
   return e.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
 }
+
+export type { TaskStatus };

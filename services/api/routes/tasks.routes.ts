@@ -1,4 +1,4 @@
-/** HTTP shape of tasks: POST /tasks, GET /tasks/:id. */
+/** HTTP shape of tasks: submit, read, list (dead letters included), cancel, retry, bulk replay. */
 import Router from '@koa/router';
 import type { Task } from '../../core/tasks/task';
 import type { TaskService } from '../domain/task.service';
@@ -13,8 +13,11 @@ export function presentTask(t: Task) {
     payload: t.payload,
     result: t.result ?? null,
     error: t.error ?? null,
+    errors: t.errors,
     attempts: t.attempts,
     max_attempts: t.maxAttempts,
+    timeout_ms: t.timeoutMs,
+    run_after: t.runAfter.toISOString(),
     created_at: t.createdAt.toISOString(),
     updated_at: t.updatedAt.toISOString(),
     started_at: t.startedAt?.toISOString() ?? null,
@@ -27,14 +30,39 @@ export function tasksRoutes(tasks: TaskService, maxBodyBytes: number): Router {
 
   router.post('/tasks', async (ctx) => {
     const body = await readJsonBody(ctx, maxBodyBytes);
-    const task = await tasks.submit(body);
+    const key = ctx.get('Idempotency-Key');
+    const r = await tasks.submit(body, key === '' && ctx.headers['idempotency-key'] === undefined ? undefined : key);
     ctx.status = 202;
-    ctx.set('Location', `/tasks/${task.id}`);
-    ctx.body = { task_id: task.id, status: task.status };
+    ctx.set('Location', `/tasks/${r.response.task_id}`);
+    if (r.replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = r.response;
+  });
+
+  router.get('/tasks', async (ctx) => {
+    const page = await tasks.list(ctx.query);
+    ctx.body = { tasks: page.tasks.map(presentTask), next_cursor: page.nextCursor };
   });
 
   router.get('/tasks/:id', async (ctx) => {
     ctx.body = presentTask(await tasks.get(ctx.params.id ?? ''));
+  });
+
+  router.post('/tasks/:id/cancel', async (ctx) => {
+    ctx.body = presentTask(await tasks.cancel(ctx.params.id ?? ''));
+  });
+
+  router.post('/tasks/:id/retry', async (ctx) => {
+    const t = await tasks.retry(ctx.params.id ?? '');
+    ctx.status = 202;
+    ctx.set('Location', `/tasks/${t.id}`);
+    ctx.body = presentTask(t);
+  });
+
+  router.post('/dead-letters/replay', async (ctx) => {
+    const hasBody = Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '';
+    const body = hasBody ? await readJsonBody(ctx, maxBodyBytes) : {};
+    ctx.status = 202;
+    ctx.body = await tasks.replayDeadLetters(body);
   });
 
   return router;

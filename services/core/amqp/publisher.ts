@@ -16,7 +16,13 @@ export interface Publisher {
 
 const CONFIRM_TIMEOUT_MS = 10_000;
 
-export async function createPublisher(broker: Broker, logger: Logger): Promise<Publisher> {
+export interface PublisherOptions {
+  /** Fault-injection suite only: publish every message this many times (duplicates must be harmless). */
+  publishCopies?: number;
+}
+
+export async function createPublisher(broker: Broker, logger: Logger, opts: PublisherOptions = {}): Promise<Publisher> {
+  const copies = opts.publishCopies ?? 1;
   const log = logger.child({ module: 'publisher' });
   let ch: ConfirmChannel | null = null;
   /** message ids the broker returned as unroutable; the confirm that follows checks here. */
@@ -39,6 +45,14 @@ export async function createPublisher(broker: Broker, logger: Logger): Promise<P
   return {
     isReady: () => ch !== null && broker.isConnected(),
     publish(msg, headers = {}) {
+      if (copies > 1) {
+        return Promise.all(Array.from({ length: copies }, () => publishOnce(msg, headers))).then(() => undefined);
+      }
+      return publishOnce(msg, headers);
+    },
+  };
+
+  function publishOnce(msg: TaskMessage, headers: Record<string, string>): Promise<void> {
       const c = ch;
       if (!c || !broker.isConnected()) return Promise.reject(new UnavailableError('broker not connected'));
       return new Promise<void>((resolve, reject) => {
@@ -70,6 +84,5 @@ export async function createPublisher(broker: Broker, logger: Logger): Promise<P
           reject(new UnavailableError('publish failed', 5, { cause: e }));
         }
       });
-    },
-  };
+  }
 }

@@ -58,6 +58,19 @@ const schema = z.object({
   REAP_INTERVAL_MS: int(5_000, 100),
   RETRY_BASE_MS: int(1_000, 0),
   RETRY_MAX_MS: int(300_000, 0),
+  /** Per-task `timeout_ms` may not exceed this. */
+  TASK_TIMEOUT_CEILING_MS: int(3_600_000, 1000),
+  /** How long an Idempotency-Key is remembered. */
+  IDEMPOTENCY_TTL_MS: int(86_400_000, 1000),
+  /** Largest page GET /tasks returns. */
+  LIST_MAX_LIMIT: int(100, 1, 1000),
+  /** Bulk dead-letter replay spreads tasks at this rate, so a replay cannot flood the workers. */
+  REPLAY_RATE_PER_SECOND: int(50, 1, 100_000),
+  REPLAY_MAX_BATCH: int(1_000, 1, 100_000),
+  /** Registers the test-only task types (fault-injection suite). Never in production. */
+  ENABLE_TEST_TASK_TYPES: z.stringbool().default(false),
+  /** Test-only fault switches (honoured only with NODE_ENV=test): api-exit-after-commit, publish-thrice. */
+  FAULT_INJECTION: csv,
   SIMULATE_MIN_MS: int(2_000, 0),
   SIMULATE_MAX_MS: int(5_000, 0),
 });
@@ -90,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.HEARTBEAT_MS >= c.LEASE_MS) cross.push('HEARTBEAT_MS: must be below LEASE_MS');
   if (c.SIMULATE_MIN_MS > c.SIMULATE_MAX_MS) cross.push('SIMULATE_MIN_MS: must not exceed SIMULATE_MAX_MS');
   if (c.RETRY_BASE_MS > c.RETRY_MAX_MS) cross.push('RETRY_BASE_MS: must not exceed RETRY_MAX_MS');
+  if (c.FAULT_INJECTION.length > 0 && c.NODE_ENV !== 'test') cross.push('FAULT_INJECTION: only allowed with NODE_ENV=test');
   if (cross.length > 0) throw new ConfigError(cross);
   return Object.freeze(c);
 }

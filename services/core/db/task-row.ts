@@ -8,6 +8,7 @@ export interface TaskRow {
   payload: unknown;
   result: unknown;
   error: TaskError | null;
+  errors: TaskError[];
   attempts: number;
   max_attempts: number;
   timeout_ms: number;
@@ -28,6 +29,7 @@ export function toTask(r: TaskRow): Task {
     payload: r.payload,
     result: r.result,
     error: r.error,
+    errors: r.errors ?? [],
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
     timeoutMs: r.timeout_ms,

@@ -1,16 +1,31 @@
 /**
- * Every task type, registered in one place: payload schema, queue, timeout and retry policy.
- * The API validates submissions against it; the worker pairs each entry with its handler.
+ * Every task type, registered in one place: payload schema, queue, timeout, retry policy and
+ * isolation. The API validates submissions against it; the worker pairs each entry with its handler.
  */
 import { z } from 'zod';
+import { TEST_TASK_TYPES } from './test-task-types';
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
 
 export interface TaskTypeDefinition {
   readonly name: string;
-  /** Queue group; types sharing a group share a RabbitMQ queue. */
+  /** Queue group; types sharing a group share a RabbitMQ queue (and a worker deployment). */
   readonly queue: string;
   readonly payloadSchema: z.ZodType;
+  /** Default per-attempt timeout; a task may ask for another one up to TASK_TIMEOUT_CEILING_MS. */
   readonly timeoutMs: number;
   readonly maxAttempts: number;
+  /** Overrides RETRY_BASE_MS / RETRY_MAX_MS for this type. */
+  readonly backoff?: BackoffPolicy;
+  /**
+   * `thread` runs each attempt in a worker thread that is terminated on timeout or cancel, with a
+   * heap limit: a handler that busy-loops, ignores its signal or leaks memory cannot stall the worker.
+   */
+  readonly isolation?: 'inline' | 'thread';
+  readonly memoryLimitMb?: number;
 }
 
 /**
@@ -35,16 +50,13 @@ const simulatePayload = z.unknown().superRefine((p, ctx) => {
   }
 });
 
-export const TASK_TYPES: readonly TaskTypeDefinition[] = [
+export const PRODUCTION_TASK_TYPES: readonly TaskTypeDefinition[] = [
   { name: 'simulate', queue: 'simulate', payloadSchema: simulatePayload, timeoutMs: 60_000, maxAttempts: 3 },
 ];
 
 export const DEFAULT_TASK_TYPE = 'simulate';
 
-export function findTaskType(name: string): TaskTypeDefinition | undefined {
-  return TASK_TYPES.find((t) => t.name === name);
-}
-
-export function taskTypeNames(): string[] {
-  return TASK_TYPES.map((t) => t.name);
+/** The types this installation knows: production types, plus test-only ones when enabled. */
+export function taskTypes(includeTestTypes: boolean): readonly TaskTypeDefinition[] {
+  return includeTestTypes ? [...PRODUCTION_TASK_TYPES, ...TEST_TASK_TYPES] : PRODUCTION_TASK_TYPES;
 }

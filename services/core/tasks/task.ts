@@ -33,6 +33,8 @@ export interface Task {
   payload: unknown;
   result: unknown;
   error: TaskError | null;
+  /** Every failed attempt's error, oldest first (bounded). */
+  errors: TaskError[];
   attempts: number;
   maxAttempts: number;
   timeoutMs: number;

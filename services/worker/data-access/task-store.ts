@@ -14,7 +14,10 @@ export interface TaskStore {
   claim(id: string, token: string, leaseMs: number, workerId: string): Promise<Task | null>;
   /** Extends the lease; false when the lease is no longer ours. */
   heartbeat(id: string, token: string, leaseMs: number): Promise<boolean>;
-  complete(id: string, token: string, result: unknown): Promise<boolean>;
+  /** Fenced completion; `effects` run in the same transaction and commit only with it. */
+  complete(id: string, token: string, result: unknown, effects?: ((trx: Db) => Promise<void>)[]): Promise<boolean>;
+  /** The current status (to tell a cancellation from a takeover after a lost lease). */
+  statusOf(id: string): Promise<string | null>;
   /** Records a failed attempt: back to pending at `retryAt`, or failed when `retryAt` is null. */
   fail(id: string, token: string, error: TaskError, retryAt: Date | null, refundAttempt: boolean): Promise<FailOutcome>;
   /** Gives the task back (drain timeout): pending now, the interrupted attempt not counted. */
@@ -47,15 +50,24 @@ export function createTaskStore(db: Db): TaskStore {
       return r.rowCount === 1;
     },
 
-    async complete(id, token, result) {
-      const r = await db.raw<{ rowCount: number }>(
-        `UPDATE tasks
+    async complete(id, token, result, effects = []) {
+      const sql = `UPDATE tasks
             SET status = 'done', result = ?::jsonb, lease_token = NULL, lease_expires_at = NULL,
                 locked_by = NULL, finished_at = now(), updated_at = now()
-          WHERE id = ? AND lease_token = ? AND status = 'processing'`,
-        [JSON.stringify(result ?? null), id, token],
-      );
-      return r.rowCount === 1;
+          WHERE id = ? AND lease_token = ? AND status = 'processing'`;
+      const args = [JSON.stringify(result ?? null), id, token];
+      if (effects.length === 0) return (await db.raw<{ rowCount: number }>(sql, args)).rowCount === 1;
+      return db.transaction(async (trx) => {
+        const r = await trx.raw<{ rowCount: number }>(sql, args);
+        if (r.rowCount !== 1) return false; // lease lost: the effects must not happen
+        for (const effect of effects) await effect(trx);
+        return true;
+      });
+    },
+
+    async statusOf(id) {
+      const r = await db.raw<{ rows: { status: string }[] }>(`SELECT status FROM tasks WHERE id = ?`, [id]);
+      return r.rows[0]?.status ?? null;
     },
 
     async fail(id, token, error, retryAt, refundAttempt) {
@@ -65,12 +77,12 @@ export function createTaskStore(db: Db): TaskStore {
             SET status = CASE WHEN ?::boolean THEN 'pending' ELSE 'failed' END,
                 attempts = attempts - CASE WHEN ?::boolean THEN 1 ELSE 0 END,
                 run_after = coalesce(?::timestamptz, run_after),
-                error = ?::jsonb, lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
-                published_at = NULL,
+                error = ?::jsonb, errors = jsonb_path_query_array(errors || ?::jsonb, '$[last - 19 to last]'),
+                lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, published_at = NULL,
                 finished_at = CASE WHEN ?::boolean THEN NULL ELSE now() END, updated_at = now()
           WHERE id = ? AND lease_token = ? AND status = 'processing'
         RETURNING status`,
-        [retry, refundAttempt, retryAt, JSON.stringify(error), retry, id, token],
+        [retry, refundAttempt, retryAt, JSON.stringify(error), JSON.stringify([error]), retry, id, token],
       );
       const row = r.rows[0];
       if (!row) return 'lease_lost';
@@ -97,14 +109,19 @@ export function createTaskStore(db: Db): TaskStore {
             ORDER BY lease_expires_at
             LIMIT ? FOR UPDATE SKIP LOCKED
          )
+         , crashed AS (
+           SELECT t.id, jsonb_build_object('reason', 'crashed', 'attempt', t.attempts, 'at', now(),
+                    'message', 'lease expired: the worker stopped heartbeating (' || coalesce(t.locked_by, 'unknown') || ')') AS e
+             FROM tasks t JOIN expired USING (id)
+         )
          UPDATE tasks t
             SET status = CASE WHEN t.attempts >= t.max_attempts THEN 'failed' ELSE 'pending' END,
-                error = jsonb_build_object('reason', 'crashed', 'attempt', t.attempts, 'at', now(),
-                          'message', 'lease expired: the worker stopped heartbeating (' || coalesce(t.locked_by, 'unknown') || ')'),
+                error = crashed.e,
+                errors = jsonb_path_query_array(t.errors || jsonb_build_array(crashed.e), '$[last - 19 to last]'),
                 finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
                 run_after = now(), lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
                 published_at = NULL, updated_at = now()
-           FROM expired WHERE t.id = expired.id
+           FROM crashed WHERE t.id = crashed.id
         RETURNING t.id, t.status`,
         [limit],
       );
