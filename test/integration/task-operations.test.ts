@@ -155,7 +155,7 @@ describe('task operations', () => {
     let pages = 0;
     do {
       const q = new URLSearchParams({ status: 'failed', type: 'test.record', limit: '2', ...(cursor ? { cursor } : {}) });
-      const page = (await (await fetch(`${base}/tasks?${q}`)).json()) as { tasks: TaskView[]; next_cursor: string | null };
+      const page = (await (await fetch(`${base}/tasks?${q.toString()}`)).json()) as { tasks: TaskView[]; next_cursor: string | null };
       assert.ok(page.tasks.length <= 2);
       for (const x of page.tasks) {
         assert.equal(x.status, 'failed');
