@@ -2,6 +2,10 @@
 import Koa from 'koa';
 import type { ReadinessCheck } from '../core/health/readiness';
 import type { Logger } from '../core/log/logger';
+import { metricsRoutes } from '../core/http/metrics.routes';
+import type { MetricsRegistry } from '../core/metrics/registry';
+import type { ApiMetrics } from './metrics';
+import { requestContext } from './middleware/request-context';
 import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
@@ -13,13 +17,17 @@ export interface AppDeps {
   isDraining: () => boolean;
   logger: Logger;
   maxBodyBytes: number;
+  metrics: ApiMetrics;
+  registry: MetricsRegistry;
 }
 
 export function buildApp(d: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are logged by errorHandler, once
+  app.use(requestContext(d.metrics));
   app.use(errorHandler(d.logger));
-  for (const router of [healthRoutes(d.readiness, d.isDraining), tasksRoutes(d.tasks, d.maxBodyBytes)]) {
+  const routers = [healthRoutes(d.readiness, d.isDraining), metricsRoutes(d.registry), tasksRoutes(d.tasks, d.maxBodyBytes, d.metrics)];
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

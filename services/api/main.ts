@@ -9,17 +9,23 @@ import { listen } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import { handleFatalErrors, handleShutdownSignals } from '../core/lifecycle/shutdown';
 import { createLogger } from '../core/log/logger';
+import { createMetricsRegistry } from '../core/metrics/registry';
 import { taskTypes } from '../core/tasks/task-types';
+import { shutdownTelemetry } from '../core/telemetry/sdk-handle';
 import { buildApp } from './app';
 import { createTaskRepository } from './data-access/task.repository';
 import { createTaskDispatcher } from './domain/task-dispatcher';
 import { createTaskService } from './domain/task.service';
+import { createApiMetrics } from './metrics';
+import { createQueueMonitor } from './queue-monitor';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('tasker-api', config.LOG_LEVEL);
   handleFatalErrors(logger);
   const faults = new Set(config.FAULT_INJECTION);
+  const registry = createMetricsRegistry();
+  const metrics = createApiMetrics(registry);
 
   const types = taskTypes(config.ENABLE_TEST_TASK_TYPES);
   const db = createDatabase(config, logger, 'tasker-api');
@@ -29,6 +35,7 @@ async function main(): Promise<void> {
     topology: buildTopology(config.AMQP_PREFIX, types, config.AMQP_DELIVERY_LIMIT),
     logger,
     connectionName: 'tasker-api',
+    onReconnect: () => metrics.brokerReconnects.inc(),
   });
   const publisher = await createPublisher(broker, logger, { publishCopies: faults.has('publish-thrice') ? 3 : 1 });
   const repo = createTaskRepository(db);
@@ -56,6 +63,20 @@ async function main(): Promise<void> {
     },
     logger,
   );
+  const queueMonitor = createPeriodic(
+    'queue-monitor',
+    config.QUEUE_METRICS_INTERVAL_MS,
+    createQueueMonitor({
+      db,
+      broker,
+      types: types.map((t) => t.name),
+      managementUrl: config.RABBITMQ_MANAGEMENT_URL,
+      vhost: decodeURIComponent(new URL(config.RABBITMQ_URL).pathname.slice(1)) || '/',
+      metrics,
+      logger,
+    }),
+    logger,
+  );
   let draining = false;
 
   const app = buildApp({
@@ -68,6 +89,8 @@ async function main(): Promise<void> {
     isDraining: () => draining,
     logger,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    metrics,
+    registry,
   });
 
   await broker.start();
@@ -79,16 +102,19 @@ async function main(): Promise<void> {
     keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
   });
   keyCleanup.start();
+  queueMonitor.start();
+  void queueMonitor.runNow();
   logger.info({ port: server.port, host: config.HOST }, 'api listening');
 
   handleShutdownSignals(logger, async (signal) => {
     draining = true;
     logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'signal received; draining in-flight requests');
     await server.close(config.DRAIN_TIMEOUT_MS);
-    await keyCleanup.stop();
+    await Promise.all([keyCleanup.stop(), queueMonitor.stop()]);
     await dispatcher.flush();
     await broker.stop();
     await db.destroy();
+    await shutdownTelemetry();
   });
 }
 

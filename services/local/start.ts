@@ -11,7 +11,8 @@ const entry = (name: string) => path.join(root, name, 'main.js');
 
 function run(name: string): ChildProcess {
   // detached: the children get exactly one signal, forwarded by us, not a second one from the TTY.
-  return spawn(process.execPath, [...process.execArgv, entry(name)], { stdio: 'inherit', detached: true });
+  const bootstrap = path.join(root, 'core', 'telemetry', 'bootstrap.js');
+  return spawn(process.execPath, [...process.execArgv, '--import', bootstrap, entry(name)], { stdio: 'inherit', detached: true });
 }
 
 function exitCode(child: ChildProcess): Promise<number> {

@@ -58,12 +58,15 @@ export function createConsumer(o: ConsumerOptions): Consumer {
         ack: () => safe(() => ch.ack(msg)),
         reject: () => safe(() => ch.nack(msg, false, false)),
         isStopping: () => stopping,
-      })
+      }, { queue: queueOf(msg), headers: msg.properties.headers })
       .then((outcome) => o.onOutcome?.(outcome))
       .catch((err: unknown) => log.error({ err, task_id: parsed.task_id }, 'task runner failed unexpectedly'))
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   }
+
+  const queueByTag = new Map<string, string>();
+  const queueOf = (msg: ConsumeMessage) => queueByTag.get(msg.fields.consumerTag) ?? o.queues[0]?.name ?? 'unknown';
 
   return {
     isConsuming: () => channel !== null && tags.length > 0 && o.broker.isConnected(),
@@ -85,6 +88,7 @@ export function createConsumer(o: ConsumerOptions): Consumer {
         for (const q of o.queues) {
           const r = await ch.consume(q.name, (m) => onMessage(ch, m), { noAck: false });
           newTags.push(r.consumerTag);
+          queueByTag.set(r.consumerTag, q.name);
         }
         channel = ch;
         tags = newTags;

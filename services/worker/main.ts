@@ -13,6 +13,9 @@ import { listen } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import { handleFatalErrors, handleShutdownSignals } from '../core/lifecycle/shutdown';
 import { createLogger } from '../core/log/logger';
+import { createMetricsRegistry } from '../core/metrics/registry';
+import { shutdownTelemetry } from '../core/telemetry/sdk-handle';
+import { createWorkerMetrics } from './metrics';
 import { taskTypes } from '../core/tasks/task-types';
 import { createCancelListener } from './cancel-listener';
 import { buildAdminApp } from './admin-server';
@@ -27,6 +30,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('tasker-worker', config.LOG_LEVEL);
   handleFatalErrors(logger);
+  const metricsRegistry = createMetricsRegistry();
+  const metrics = createWorkerMetrics(metricsRegistry);
 
   const db = createDatabase(config, logger, 'tasker-worker');
   const registry = createRegistry(config, db);
@@ -38,6 +43,7 @@ async function main(): Promise<void> {
     topology,
     logger,
     connectionName: 'tasker-worker',
+    onReconnect: () => metrics.brokerReconnects.inc(),
   });
   const publisher = await createPublisher(broker, logger);
   const store = createTaskStore(db);
@@ -49,6 +55,7 @@ async function main(): Promise<void> {
     leaseMs: config.LEASE_MS,
     heartbeatMs: config.HEARTBEAT_MS,
     backoff: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+    metrics,
   });
   const cancels = createCancelListener(config.DATABASE_URL, (id) => runner.cancel(id), logger);
   const consumer = createConsumer({ broker, queues: queuesFor(topology, types), concurrency: config.WORKER_CONCURRENCY, runner, logger });
@@ -64,13 +71,14 @@ async function main(): Promise<void> {
         republishAfterMs: config.SWEEP_REPUBLISH_AFTER_MS,
       },
       logger,
+      (n) => metrics.sweeperRepublished.inc(n),
     ),
     logger,
   );
   const reaper = createPeriodic(
     'reaper',
     config.REAP_INTERVAL_MS,
-    createReap(store, config.SWEEP_BATCH, logger, () => sweeper.runNow()),
+    createReap(store, config.SWEEP_BATCH, logger, () => sweeper.runNow(), metrics),
     logger,
   );
   let draining = false;
@@ -83,6 +91,7 @@ async function main(): Promise<void> {
         broker: brokerCheck(broker, () => consumer.isConsuming()),
       },
       () => draining,
+      metricsRegistry,
     ).callback(),
     {
       host: config.HOST,
@@ -110,6 +119,7 @@ async function main(): Promise<void> {
     await broker.stop();
     await admin.close(1_000);
     await db.destroy();
+    await shutdownTelemetry();
   });
 }
 

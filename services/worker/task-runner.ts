@@ -2,15 +2,22 @@
  * Runs one delivered task: claim (compare-and-set + lease), ack, heartbeat while the handler runs,
  * then a fenced completion or failure. Database errors around the claim keep the message unacked
  * and retry; the broker redelivers it if this process goes away.
+ *
+ * Tracing: the claim runs under the message's context (a child of the publish span); the attempt's
+ * CONSUMER span is a child of the context stored on the task row — so every attempt, however late,
+ * joins the trace of the request that created the task — and links to the publish that woke it.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseUnavailable, type Db } from '../core/db/database';
 import { toError } from '../core/errors/app-error';
 import type { Logger } from '../core/log/logger';
+import { traceExemplar } from '../core/metrics/registry';
 import type { FailureReason, Task, TaskError, TaskMessage } from '../core/tasks/task';
+import { activeTraceIds, ATTR, context, contextFrom, inSpan, SpanKind, SpanStatusCode, trace } from '../core/telemetry/tracing';
 import type { TaskStore } from './data-access/task-store';
 import { AbortReason, PermanentError, RetryLaterError, type RegisteredType } from './handler';
+import type { WorkerMetrics } from './metrics';
 import { backoffDelay, type BackoffPolicy } from './retry-policy';
 
 export interface RunnerOptions {
@@ -21,6 +28,7 @@ export interface RunnerOptions {
   leaseMs: number;
   heartbeatMs: number;
   backoff: BackoffPolicy;
+  metrics?: WorkerMetrics;
 }
 
 export type RunOutcome = 'done' | 'retried' | 'failed' | 'timeout' | 'cancelled' | 'skipped' | 'released' | 'lease_lost';
@@ -33,16 +41,29 @@ export interface DeliveryControl {
   isStopping(): boolean;
 }
 
+export interface DeliveryMeta {
+  queue: string;
+  headers?: Record<string, unknown>;
+}
+
 export interface TaskRunner {
-  run(msg: TaskMessage, delivery: DeliveryControl): Promise<RunOutcome>;
+  run(msg: TaskMessage, delivery: DeliveryControl, meta: DeliveryMeta): Promise<RunOutcome>;
   /** Aborts every running handler (drain timeout) so their leases are released. */
   abortAll(): void;
   /** Aborts the handler of a task cancelled through the API, if it runs here. */
   cancel(taskId: string): void;
 }
 
+interface AttemptResult {
+  outcome: RunOutcome;
+  reason?: FailureReason;
+  /** The task reached a terminal state in this attempt. */
+  terminal: boolean;
+}
+
 export function createTaskRunner(o: RunnerOptions): TaskRunner {
   const running = new Map<string, AbortController>();
+  const m = o.metrics;
 
   async function claimWithRetry(msg: TaskMessage, token: string, d: DeliveryControl): Promise<Task | null | 'stopped'> {
     for (let attempt = 1; ; attempt++) {
@@ -73,54 +94,57 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     }
   }
 
-  return {
-    abortAll() {
-      for (const ac of running.values()) ac.abort(new AbortReason('shutdown'));
-    },
+  function record(task: Task, r: AttemptResult, runSeconds: number): void {
+    if (!m) return;
+    const type = task.type;
+    const exemplar = traceExemplar(activeTraceIds());
+    const counted: Partial<Record<RunOutcome, string>> = { done: 'done', retried: 'retried', failed: 'failed', timeout: 'timeout', cancelled: 'cancelled' };
+    const label = r.reason === 'timeout' && r.outcome === 'retried' ? 'timeout' : counted[r.outcome];
+    if (label) m.finished.inc({ type, outcome: label });
+    if (r.terminal && (r.outcome === 'failed' || r.outcome === 'timeout')) m.finished.inc({ type, outcome: 'dead_lettered' });
+    m.runSeconds.observe({ labels: { type }, value: runSeconds, exemplarLabels: exemplar });
+    if (r.terminal) {
+      m.endToEndSeconds.observe({ labels: { type }, value: (Date.now() - task.createdAt.getTime()) / 1000, exemplarLabels: exemplar });
+    }
+  }
 
-    cancel(taskId) {
-      running.get(taskId)?.abort(new AbortReason('cancelled'));
-    },
+  async function execute(task: Task, token: string): Promise<AttemptResult> {
+    const log = o.logger.child({ task_id: task.id, task_type: task.type, attempt: task.attempts });
+    const registered = o.registry.get(task.type);
+    const ac = new AbortController();
+    running.set(task.id, ac);
+    m?.inFlight.inc({ type: task.type });
+    m?.queueWaitSeconds.observe({
+      labels: { type: task.type },
+      value: Math.max(0, task.updatedAt.getTime() - task.runAfter.getTime()) / 1000,
+      exemplarLabels: traceExemplar(activeTraceIds()),
+    });
+    const startedAt = performance.now();
 
-    async run(msg, d) {
-      const token = randomUUID();
-      const claimed = await claimWithRetry(msg, token, d);
-      if (claimed === 'stopped') return 'skipped'; // unacked: redelivered after the channel closes
-      if (claimed === null) {
-        // Already claimed, finished, cancelled or not yet due: this message is a duplicate.
-        d.ack();
-        o.logger.debug({ task_id: msg.task_id }, 'task not claimable; duplicate message dropped');
-        return 'skipped';
-      }
-      d.ack();
-      const task = claimed;
-      const log = o.logger.child({ task_id: task.id, task_type: task.type, attempt: task.attempts });
-      const registered = o.registry.get(task.type);
-      const ac = new AbortController();
-      running.set(task.id, ac);
+    const heartbeat = setInterval(() => {
+      o.store.heartbeat(task.id, token, o.leaseMs).then(
+        (ours) => {
+          if (!ours) ac.abort(new AbortReason('lease_lost'));
+        },
+        (err: unknown) => log.warn({ err }, 'heartbeat failed; lease may expire'),
+      );
+    }, o.heartbeatMs);
+    const timeout = setTimeout(() => ac.abort(new AbortReason('timeout')), task.timeoutMs);
 
-      const heartbeat = setInterval(() => {
-        o.store.heartbeat(task.id, token, o.leaseMs).then(
-          (ours) => {
-            if (!ours) ac.abort(new AbortReason('lease_lost'));
-          },
-          (err: unknown) => log.warn({ err }, 'heartbeat failed; lease may expire'),
-        );
-      }, o.heartbeatMs);
-      const timeout = setTimeout(() => ac.abort(new AbortReason('timeout')), task.timeoutMs);
-
-      log.info('task started');
-      try {
-        if (!registered) throw new PermanentError(`no handler for task type ${task.type} in this worker`);
-        const aborted = new Promise<never>((_, reject) => {
-          const onAbort = () => reject(toError(ac.signal.reason));
-          if (ac.signal.aborted) onAbort();
-          else ac.signal.addEventListener('abort', onAbort, { once: true });
-        });
-        aborted.catch(() => undefined);
-        // Race the abort so a handler that ignores its signal cannot hold the task past its timeout.
-        const effects: ((trx: Db) => Promise<void>)[] = [];
-        const result = await Promise.race([
+    log.info('task started');
+    let result: AttemptResult;
+    try {
+      if (!registered) throw new PermanentError(`no handler for task type ${task.type} in this worker`);
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(toError(ac.signal.reason));
+        if (ac.signal.aborted) onAbort();
+        else ac.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => undefined);
+      const effects: ((trx: Db) => Promise<void>)[] = [];
+      // Race the abort so a handler that ignores its signal cannot hold the task past its timeout.
+      const value = await inSpan(`task ${task.type}`, { attributes: { [ATTR.TASK_ID]: task.id, [ATTR.TASK_TYPE]: task.type } }, () =>
+        Promise.race([
           registered.handler(task.payload, {
             taskId: task.id,
             type: task.type,
@@ -131,24 +155,28 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
             onCommit: (effect) => effects.push(effect),
           }),
           aborted,
-        ]);
-        if (ac.signal.aborted) throw toError(ac.signal.reason); // aborted while the handler was finishing
-        const ok = await persist('completion', () => o.store.complete(task.id, token, result, effects), log);
-        if (ok === true) {
-          log.info({ duration_ms: Date.now() - task.updatedAt.getTime() }, 'task done');
-          return 'done';
-        }
+        ]),
+      );
+      if (ac.signal.aborted) throw toError(ac.signal.reason); // aborted while the handler was finishing
+      const ok = await persist('completion', () => o.store.complete(task.id, token, value, effects), log);
+      if (ok === true) {
+        log.info({ duration_ms: Math.round(performance.now() - startedAt) }, 'task done');
+        result = { outcome: 'done', terminal: true };
+      } else {
         log.warn('completion discarded: the lease was taken over by another worker');
-        return 'lease_lost';
-      } catch (e: unknown) {
-        return await handleFailure(task, token, ac, toError(e), log, registered?.definition.backoff ?? o.backoff);
-      } finally {
-        clearInterval(heartbeat);
-        clearTimeout(timeout);
-        running.delete(task.id);
+        result = { outcome: 'lease_lost', terminal: false };
       }
-    },
-  };
+    } catch (e: unknown) {
+      result = await handleFailure(task, token, ac, toError(e), log, registered?.definition.backoff ?? o.backoff);
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(timeout);
+      running.delete(task.id);
+      m?.inFlight.dec({ type: task.type });
+    }
+    record(task, result, (performance.now() - startedAt) / 1000);
+    return result;
+  }
 
   async function handleFailure(
     task: Task,
@@ -157,21 +185,21 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     err: Error,
     log: Logger,
     backoff: BackoffPolicy,
-  ): Promise<RunOutcome> {
+  ): Promise<AttemptResult> {
     const abort = ac.signal.aborted ? (ac.signal.reason as unknown) : null;
     if (abort instanceof AbortReason && abort.kind === 'shutdown') {
       const released = await persist('release', () => o.store.release(task.id, token), log);
       log.warn({ released: released === true }, 'drain timeout: task interrupted and handed back for another worker');
-      return 'released';
+      return { outcome: 'released', terminal: false };
     }
     if (abort instanceof AbortReason && (abort.kind === 'lease_lost' || abort.kind === 'cancelled')) {
       const status = await o.store.statusOf(task.id).catch(() => null);
       if (status === 'cancelled') {
         log.info('task cancelled; handler aborted');
-        return 'cancelled';
+        return { outcome: 'cancelled', terminal: true };
       }
       log.warn({ status }, 'lease lost (taken over by another worker); abandoning this attempt');
-      return 'lease_lost';
+      return { outcome: 'lease_lost', terminal: false };
     }
     let reason: FailureReason = 'error';
     let retryAt: Date | null = null;
@@ -193,12 +221,64 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     const outcome = await persist('failure', () => o.store.fail(task.id, token, error, retryAt, refund), log);
     if (outcome === 'retried') {
       log.warn({ reason, err: error.message, retry_at: retryAt?.toISOString() }, 'attempt failed; retry scheduled');
-      return 'retried';
+      return { outcome: 'retried', reason, terminal: false };
     }
     if (outcome === 'failed') {
       log.error({ reason, err: error.message }, 'task failed; no attempts left (dead letter)');
-      return reason === 'timeout' ? 'timeout' : 'failed';
+      return { outcome: reason === 'timeout' ? 'timeout' : 'failed', reason, terminal: true };
     }
-    return 'lease_lost';
+    return { outcome: 'lease_lost', terminal: false };
   }
+
+  return {
+    abortAll() {
+      for (const ac of running.values()) ac.abort(new AbortReason('shutdown'));
+    },
+
+    cancel(taskId) {
+      running.get(taskId)?.abort(new AbortReason('cancelled'));
+    },
+
+    async run(msg, d, meta) {
+      const messageContext = contextFrom(meta.headers);
+      const token = randomUUID();
+      const claimed = await context.with(messageContext, () => claimWithRetry(msg, token, d));
+      if (claimed === 'stopped') return 'skipped'; // unacked: redelivered after the channel closes
+      if (claimed === null) {
+        // Already claimed, finished, cancelled or not yet due: this message is a duplicate.
+        d.ack();
+        o.logger.debug({ task_id: msg.task_id }, 'task not claimable; duplicate message dropped');
+        return 'skipped';
+      }
+      d.ack();
+      const task = claimed;
+      const publishSpan = trace.getSpanContext(messageContext);
+      return inSpan(
+        `process ${meta.queue}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: task.traceContext ? contextFrom(task.traceContext) : messageContext,
+          links: publishSpan && trace.isSpanContextValid(publishSpan) ? [{ context: publishSpan }] : [],
+          attributes: {
+            [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
+            [ATTR.MESSAGING_OPERATION_TYPE]: 'process',
+            [ATTR.MESSAGING_OPERATION_NAME]: 'process',
+            [ATTR.MESSAGING_DESTINATION]: meta.queue,
+            [ATTR.MESSAGING_MESSAGE_ID]: task.id,
+            [ATTR.TASK_ID]: task.id,
+            [ATTR.TASK_TYPE]: task.type,
+            [ATTR.TASK_ATTEMPT]: task.attempts,
+          },
+        },
+        async (span) => {
+          const r = await execute(task, token);
+          span.setAttribute(ATTR.TASK_OUTCOME, r.outcome);
+          if (r.outcome === 'failed' || r.outcome === 'timeout' || r.outcome === 'retried') {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: r.reason ?? r.outcome });
+          }
+          return r.outcome;
+        },
+      );
+    },
+  };
 }

@@ -23,7 +23,8 @@ export interface ServiceProcess {
 }
 
 export function startService(name: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [path.join(DIST_SERVICES, name, 'main.js')], {
+  const bootstrap = path.join(DIST_SERVICES, 'core', 'telemetry', 'bootstrap.js');
+  const child = spawn(process.execPath, ['--import', bootstrap, path.join(DIST_SERVICES, name, 'main.js')], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

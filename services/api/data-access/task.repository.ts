@@ -9,6 +9,7 @@ export interface NewTask {
   payload: unknown;
   maxAttempts: number;
   timeoutMs: number;
+  traceContext: Record<string, string>;
 }
 
 export interface IdempotencyClaim {
@@ -52,9 +53,9 @@ export interface TaskRepository {
 export function createTaskRepository(db: Db): TaskRepository {
   async function insertRow(q: Db, t: NewTask): Promise<Task> {
     const r = await q.raw<{ rows: TaskRow[] }>(
-      `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms)
-       VALUES (?, ?, ?::jsonb, ?, ?) RETURNING *`,
-      [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs],
+      `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context)
+       VALUES (?, ?, ?::jsonb, ?, ?, ?::jsonb) RETURNING *`,
+      [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs, JSON.stringify(t.traceContext)],
     );
     return toTask(r.rows[0]!);
   }

@@ -6,6 +6,7 @@
 import type { Publisher } from '../../core/amqp/publisher';
 import type { Logger } from '../../core/log/logger';
 import type { Task } from '../../core/tasks/task';
+import { publishTask } from '../../core/amqp/publish-task';
 
 export interface TaskDispatcher {
   dispatch(task: Pick<Task, 'id' | 'type'>): void;
@@ -45,8 +46,7 @@ export function createTaskDispatcher(d: DispatcherDeps): TaskDispatcher {
   return {
     dispatch(task) {
       d.beforePublish?.();
-      const p = d.publisher
-        .publish({ task_id: task.id, type: task.type })
+      const p = publishTask(d.publisher, task)
         .then(() => {
           confirmed.push(task.id);
           timer ??= setTimeout(() => void writeBatch(), d.batchIntervalMs ?? 20);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError, ClientError, NotFoundError } from '../../core/errors/app-error';
 import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus } from '../../core/tasks/task';
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
+import { captureContext } from '../../core/telemetry/tracing';
 import type { TaskRepository } from '../data-access/task.repository';
 import type { TaskDispatcher } from './task-dispatcher';
 
@@ -104,6 +105,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
           payload: parsed.data.payload,
           maxAttempts: def.maxAttempts,
           timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
+          traceContext: captureContext(),
         },
         idempotencyKey === undefined
           ? undefined

@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import type { Task } from '../../core/tasks/task';
 import type { TaskService } from '../domain/task.service';
+import type { ApiMetrics } from '../metrics';
 import { readJsonBody } from '../middleware/json-body';
 
 /** The public representation of a task (snake_case, as in the original service). */
@@ -25,7 +26,7 @@ export function presentTask(t: Task) {
   };
 }
 
-export function tasksRoutes(tasks: TaskService, maxBodyBytes: number): Router {
+export function tasksRoutes(tasks: TaskService, maxBodyBytes: number, metrics: ApiMetrics): Router {
   const router = new Router();
 
   router.post('/tasks', async (ctx) => {
@@ -34,7 +35,12 @@ export function tasksRoutes(tasks: TaskService, maxBodyBytes: number): Router {
     const r = await tasks.submit(body, key === '' && ctx.headers['idempotency-key'] === undefined ? undefined : key);
     ctx.status = 202;
     ctx.set('Location', `/tasks/${r.response.task_id}`);
-    if (r.replayed) ctx.set('Idempotent-Replayed', 'true');
+    if (r.replayed) {
+      ctx.set('Idempotent-Replayed', 'true');
+      metrics.replays.inc();
+    } else {
+      metrics.submitted.inc({ type: r.task.type });
+    }
     ctx.body = r.response;
   });
 

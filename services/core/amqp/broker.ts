@@ -4,7 +4,8 @@
  * after the topology has been asserted.
  */
 import os from 'node:os';
-import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { UnavailableError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
 import { assertTopology, type Topology } from './topology';
 
@@ -20,6 +21,8 @@ export interface Broker {
   readonly topology: Topology;
   /** Counts reconnects after the first connection (for metrics and tests). */
   reconnects(): number;
+  /** Runs `fn` on a short-lived channel of the current connection (errors close only that channel). */
+  withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T>;
 }
 
 export interface BrokerOptions {
@@ -29,6 +32,7 @@ export interface BrokerOptions {
   logger: Logger;
   /** Shown in the RabbitMQ UI and `rabbitmqctl list_connections`. */
   connectionName: string;
+  onReconnect?: () => void;
 }
 
 export function createBroker(opts: BrokerOptions): Broker {
@@ -69,7 +73,10 @@ export function createBroker(opts: BrokerOptions): Broker {
       });
       model.on('connect', (m: ChannelModel) => {
         current = m;
-        if (connectedOnce) reconnectCount += 1;
+        if (connectedOnce) {
+          reconnectCount += 1;
+          opts.onReconnect?.();
+        }
         connectedOnce = true;
         logger.info({ reconnects: reconnectCount }, 'broker connected; topology asserted, consumers and publishers ready');
       });
@@ -89,6 +96,18 @@ export function createBroker(opts: BrokerOptions): Broker {
       first.catch(() => undefined);
       await Promise.race([first, new Promise((r) => setTimeout(r, waitMs).unref())]);
       if (!current) logger.warn('broker not reachable yet; starting anyway and reconnecting in the background');
+    },
+
+    async withChannel(fn) {
+      const m = current;
+      if (!m) throw new UnavailableError('broker not connected');
+      const ch = await m.createChannel();
+      ch.on('error', () => undefined); // a failed check (e.g. 404 queue) closes this channel only
+      try {
+        return await fn(ch);
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
     },
 
     async onConnect(hook) {

@@ -12,6 +12,7 @@ import type { Broker } from './broker';
 export interface Publisher {
   publish(msg: TaskMessage, headers?: Record<string, string>): Promise<void>;
   isReady(): boolean;
+  readonly exchange: string;
 }
 
 const CONFIRM_TIMEOUT_MS = 10_000;
@@ -43,6 +44,7 @@ export async function createPublisher(broker: Broker, logger: Logger, opts: Publ
   });
 
   return {
+    exchange: broker.topology.exchange,
     isReady: () => ch !== null && broker.isConnected(),
     publish(msg, headers = {}) {
       if (copies > 1) {

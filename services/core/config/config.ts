@@ -27,6 +27,10 @@ const schema = z.object({
     .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (max 64)')
     .default('tasker'),
   AMQP_HEARTBEAT_SECONDS: int(15, 0, 600),
+  /** RabbitMQ management API (http://user:pass@host:15672), for the unacknowledged-messages gauge. */
+  RABBITMQ_MANAGEMENT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How often the API recomputes the queue-state gauges (backlog, oldest due task, queue depth). */
+  QUEUE_METRICS_INTERVAL_MS: int(5_000, 100),
   /** Broker-side backstop: deliveries before a message that never got claimed is dead-lettered. */
   AMQP_DELIVERY_LIMIT: int(10, 1, 1000),
   HOST: z.string().min(1).default('0.0.0.0'),

@@ -19,6 +19,7 @@ export interface TaskRow {
   updated_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  trace_context: Record<string, string> | null;
 }
 
 export function toTask(r: TaskRow): Task {
@@ -40,5 +41,6 @@ export function toTask(r: TaskRow): Task {
     updatedAt: r.updated_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    traceContext: r.trace_context ?? null,
   };
 }

@@ -1,5 +1,6 @@
 /** One pino root per process; modules take child loggers. JSON on stdout, secrets redacted. */
 import pino, { type Logger } from 'pino';
+import { activeTraceIds } from '../telemetry/tracing';
 
 export type { Logger };
 
@@ -9,6 +10,8 @@ export function createLogger(service: string, level: string): Logger {
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Every line written inside a request or a task carries its trace: logs and traces join.
+    mixin: () => activeTraceIds() ?? {},
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', 'databaseUrl', 'rabbitmqUrl'],
       censor: '[redacted]',

@@ -45,6 +45,8 @@ export interface Task {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** W3C trace context (traceparent/tracestate) the task was created under. */
+  traceContext: Record<string, string> | null;
 }
 
 /** The body of a wake-up message: it names a task, it does not own its state. */

@@ -6,6 +6,12 @@
  */
 import type { Db } from '../../core/db/database';
 
+export interface OutboxRow {
+  id: string;
+  type: string;
+  trace_context: Record<string, string> | null;
+}
+
 export interface SweepOptions {
   limit: number;
   unconfirmedAfterMs: number;
@@ -15,22 +21,22 @@ export interface SweepOptions {
 export async function sweepUnpublished(
   db: Db,
   o: SweepOptions,
-  publish: (rows: { id: string; type: string }[]) => Promise<string[]>,
+  publish: (rows: OutboxRow[]) => Promise<string[]>,
 ): Promise<number> {
   return db.transaction(async (trx) => {
-    const r = await trx.raw<{ rows: { id: string; type: string }[] }>(
+    const r = await trx.raw<{ rows: OutboxRow[] }>(
       `WITH unconfirmed AS (
-         SELECT id, type FROM tasks
+         SELECT id, type, trace_context FROM tasks
           WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()
             -- fresh rows get a grace period for the API's own publish; rows a worker put back do not
             AND (attempts > 0 OR created_at <= now() - ? * interval '1 millisecond')
           ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
        ), stale AS (
-         SELECT id, type FROM tasks
+         SELECT id, type, trace_context FROM tasks
           WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()
           ORDER BY published_at LIMIT ? FOR UPDATE SKIP LOCKED
        )
-       SELECT id, type FROM unconfirmed UNION ALL SELECT id, type FROM stale`,
+       SELECT * FROM unconfirmed UNION ALL SELECT * FROM stale`,
       [o.unconfirmedAfterMs, o.limit, o.republishAfterMs, o.limit],
     );
     if (r.rows.length === 0) return 0;

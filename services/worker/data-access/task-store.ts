@@ -23,7 +23,7 @@ export interface TaskStore {
   /** Gives the task back (drain timeout): pending now, the interrupted attempt not counted. */
   release(id: string, token: string): Promise<boolean>;
   /** Expired leases → pending (or failed when out of attempts). Returns how many were recovered. */
-  reapExpired(limit: number): Promise<{ id: string; status: string }[]>;
+  reapExpired(limit: number): Promise<{ id: string; type: string; status: string }[]>;
 }
 
 export function createTaskStore(db: Db): TaskStore {
@@ -102,7 +102,7 @@ export function createTaskStore(db: Db): TaskStore {
     },
 
     async reapExpired(limit) {
-      const r = await db.raw<{ rows: { id: string; status: string }[] }>(
+      const r = await db.raw<{ rows: { id: string; type: string; status: string }[] }>(
         `WITH expired AS (
            SELECT id FROM tasks
             WHERE status = 'processing' AND lease_expires_at < now()
@@ -122,7 +122,7 @@ export function createTaskStore(db: Db): TaskStore {
                 run_after = now(), lease_token = NULL, lease_expires_at = NULL, locked_by = NULL,
                 published_at = NULL, updated_at = now()
            FROM crashed WHERE t.id = crashed.id
-        RETURNING t.id, t.status`,
+        RETURNING t.id, t.type, t.status`,
         [limit],
       );
       return r.rows;

@@ -1,0 +1,34 @@
+/**
+ * Publishes a task's wake-up message inside a PRODUCER span of the task's trace; the span's context
+ * travels in the message headers (W3C traceparent), so the consumer's spans link back to it.
+ */
+import type { Context } from '@opentelemetry/api';
+import { ATTR, captureContext, inSpan, SpanKind } from '../telemetry/tracing';
+import type { Task } from '../tasks/task';
+import type { Publisher } from './publisher';
+
+export function publishTask(
+  publisher: Publisher,
+  task: Pick<Task, 'id' | 'type'>,
+  opts: { parent?: Context; republished?: boolean } = {},
+): Promise<void> {
+  return inSpan(
+    `publish ${publisher.exchange}`,
+    {
+      kind: SpanKind.PRODUCER,
+      parent: opts.parent,
+      attributes: {
+        [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
+        [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
+        [ATTR.MESSAGING_OPERATION_NAME]: 'publish',
+        [ATTR.MESSAGING_DESTINATION]: publisher.exchange,
+        [ATTR.MESSAGING_ROUTING_KEY]: task.type,
+        [ATTR.MESSAGING_MESSAGE_ID]: task.id,
+        [ATTR.TASK_ID]: task.id,
+        [ATTR.TASK_TYPE]: task.type,
+        [ATTR.TASK_REPUBLISHED]: opts.republished ?? false,
+      },
+    },
+    () => publisher.publish({ task_id: task.id, type: task.type }, captureContext()),
+  );
+}

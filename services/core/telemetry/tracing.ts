@@ -1,0 +1,81 @@
+/**
+ * The thin telemetry seam: span attribute names in one place, and the helpers that carry a task's
+ * trace context through message headers and the task row.
+ */
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+
+export const tracer = trace.getTracer('tasker');
+export { context, SpanKind, SpanStatusCode, trace };
+export type { Context, Span };
+
+/** Every span attribute name Tasker sets (messaging names follow the OpenTelemetry conventions). */
+export const ATTR = {
+  MESSAGING_SYSTEM: 'messaging.system',
+  MESSAGING_OPERATION_TYPE: 'messaging.operation.type',
+  MESSAGING_OPERATION_NAME: 'messaging.operation.name',
+  MESSAGING_DESTINATION: 'messaging.destination.name',
+  MESSAGING_ROUTING_KEY: 'messaging.rabbitmq.destination.routing_key',
+  MESSAGING_MESSAGE_ID: 'messaging.message.id',
+  TASK_ID: 'tasker.task.id',
+  TASK_TYPE: 'tasker.task.type',
+  TASK_ATTEMPT: 'tasker.task.attempt',
+  TASK_OUTCOME: 'tasker.task.outcome',
+  TASK_REPUBLISHED: 'tasker.task.republished',
+} as const;
+
+/** W3C trace context as stored on the task row and sent in message headers. */
+export type TraceCarrier = Record<string, string>;
+
+/** The current context as a carrier (traceparent/tracestate). */
+export function captureContext(ctx: Context = context.active()): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+export function contextFrom(carrier: unknown): Context {
+  if (!carrier || typeof carrier !== 'object') return ROOT_CONTEXT;
+  const c: TraceCarrier = {};
+  for (const [k, v] of Object.entries(carrier as Record<string, unknown>)) {
+    if (typeof v === 'string') c[k] = v;
+    else if (Buffer.isBuffer(v)) c[k] = v.toString('utf8');
+  }
+  return propagation.extract(ROOT_CONTEXT, c);
+}
+
+/** Runs `fn` in a new span, ending it with the right status; errors are recorded and rethrown. */
+export async function inSpan<T>(
+  name: string,
+  opts: { kind?: SpanKind; attributes?: Attributes; parent?: Context; links?: Link[] },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = opts.parent ?? context.active();
+  const span = tracer.startSpan(name, { kind: opts.kind, attributes: opts.attributes, links: opts.links }, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (e) {
+    span.recordException(e instanceof Error ? e : String(e));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+    throw e;
+  } finally {
+    span.end();
+  }
+}
+
+/** trace_id/span_id of the active span, for log lines and exemplars. */
+export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+  const sc = trace.getActiveSpan()?.spanContext();
+  if (!sc || !trace.isSpanContextValid(sc)) return undefined;
+  return { trace_id: sc.traceId, span_id: sc.spanId };
+}

@@ -1,0 +1,66 @@
+/** The worker's metrics: outcomes, wait/run/end-to-end latency, in-flight, recovery activity. */
+import type { MetricsRegistry } from '../core/metrics/registry';
+import { client } from '../core/metrics/registry';
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+export function createWorkerMetrics(m: MetricsRegistry) {
+  const registers = [m.registry];
+  return {
+    finished: new client.Counter({
+      name: 'tasker_tasks_finished_total',
+      help:
+        'Attempt outcomes by type: done, retried, timeout, failed, cancelled; dead_lettered counts tasks that ended failed (any reason).',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+    runSeconds: new client.Histogram({
+      name: 'tasker_task_run_seconds',
+      help: 'Handler run time of one attempt, by type.',
+      labelNames: ['type'] as const,
+      buckets: LATENCY_BUCKETS,
+      enableExemplars: true,
+      registers,
+    }),
+    queueWaitSeconds: new client.Histogram({
+      name: 'tasker_task_queue_wait_seconds',
+      help: 'Time from a task becoming due (created or retry time) to a worker starting it, by type.',
+      labelNames: ['type'] as const,
+      buckets: LATENCY_BUCKETS,
+      enableExemplars: true,
+      registers,
+    }),
+    endToEndSeconds: new client.Histogram({
+      name: 'tasker_task_end_to_end_seconds',
+      help: 'Time from submission to a terminal state reached in this worker, by type.',
+      labelNames: ['type'] as const,
+      buckets: LATENCY_BUCKETS,
+      enableExemplars: true,
+      registers,
+    }),
+    inFlight: new client.Gauge({
+      name: 'tasker_tasks_in_flight',
+      help: 'Tasks claimed and running in this worker, by type.',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    brokerReconnects: new client.Counter({
+      name: 'tasker_broker_reconnects_total',
+      help: 'Broker connections re-established after a loss.',
+      registers,
+    }),
+    sweeperRepublished: new client.Counter({
+      name: 'tasker_sweeper_republished_total',
+      help: 'Pending tasks published by the outbox sweeper (unconfirmed publishes, due retries, recovered leases).',
+      registers,
+    }),
+    leaseTakeovers: new client.Counter({
+      name: 'tasker_lease_takeovers_total',
+      help: 'Expired leases recovered by the reaper (the worker holding them stopped heartbeating), by outcome.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+  };
+}
