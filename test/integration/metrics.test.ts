@@ -1,0 +1,120 @@
+/**
+ * Metrics that answer the operator's questions: after tasks with known outcomes the counters and
+ * histogram counts equal them exactly; with no worker running, the backlog gauges show the
+ * submitted tasks and the oldest-task age grows; OpenMetrics scrapes carry trace-id exemplars.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
+import { freePort, startReady, type ServiceProcess } from '../support/processes';
+import { sample } from '../support/prom-text';
+
+describe('metrics', () => {
+  let t: TestEnv;
+  let api: ServiceProcess;
+  let worker: ServiceProcess;
+  let base: string;
+  let workerBase: string;
+
+  before(async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    t = await createTestEnv({
+      PORT: String(port),
+      WORKER_ADMIN_PORT: String(adminPort),
+      RETRY_BASE_MS: '20',
+      RETRY_MAX_MS: '40',
+      SWEEP_INTERVAL_MS: '50',
+      QUEUE_METRICS_INTERVAL_MS: '100',
+    });
+    api = await startReady('api', t.env, port);
+    worker = await startReady('worker', t.env, adminPort);
+    base = `http://127.0.0.1:${port}`;
+    workerBase = `http://127.0.0.1:${adminPort}`;
+  });
+  after(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await t?.cleanup();
+  });
+
+  async function submit(type: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
+    const r = await fetch(`${base}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type, payload, ...extra }),
+    });
+    assert.equal(r.status, 202);
+    return ((await r.json()) as { task_id: string }).task_id;
+  }
+  const scrape = async (url: string, accept?: string) =>
+    (await fetch(`${url}/metrics`, accept ? { headers: { accept } } : {})).text();
+  const terminal = (id: string) =>
+    waitFor(`task ${id} terminal`, async () => {
+      const s = ((await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string }).status;
+      return s === 'done' || s === 'failed';
+    });
+
+  it('counts every outcome exactly, by type', async () => {
+    const ids = [
+      ...(await Promise.all([0, 1, 2].map(() => submit('simulate', { durationMs: 0 })))), // 3 × done
+      await submit('test.record', { mode: 'fail' }), // retried, retried, failed + dead_lettered
+      await submit('test.record', { mode: 'fail' }),
+      await submit('test.record', { mode: 'permanent' }), // failed + dead_lettered
+      await submit('test.record', { mode: 'sleep', durationMs: 5_000 }, { timeout_ms: 100 }), // 3 × timeout + dead_lettered
+    ];
+    for (const id of ids) await terminal(id);
+    const w = await waitFor('worker counters', async () => {
+      const text = await scrape(workerBase);
+      return sample(text, 'tasker_tasks_finished_total', { type: 'test.record', outcome: 'dead_lettered' }) === 4 ? text : null;
+    });
+    const finished = (type: string, outcome: string) => sample(w, 'tasker_tasks_finished_total', { type, outcome }) ?? 0;
+    assert.equal(finished('simulate', 'done'), 3);
+    assert.equal(finished('test.record', 'retried'), 4);
+    assert.equal(finished('test.record', 'failed'), 3);
+    assert.equal(finished('test.record', 'timeout'), 3);
+    assert.equal(finished('test.record', 'dead_lettered'), 4);
+    assert.equal(finished('test.record', 'done'), 0);
+    assert.equal(sample(w, 'tasker_task_run_seconds_count', { type: 'simulate' }), 3);
+    assert.equal(sample(w, 'tasker_task_run_seconds_count', { type: 'test.record' }), 10);
+    assert.equal(sample(w, 'tasker_task_queue_wait_seconds_count', { type: 'test.record' }), 10);
+    assert.equal(sample(w, 'tasker_task_end_to_end_seconds_count', { type: 'simulate' }), 3);
+    assert.equal(sample(w, 'tasker_task_end_to_end_seconds_count', { type: 'test.record' }), 4);
+    assert.equal(sample(w, 'tasker_tasks_in_flight', { type: 'simulate' }), 0);
+    assert.ok((sample(w, 'tasker_process_resident_memory_bytes') ?? 0) > 0, 'default process metrics, prefixed');
+    assert.ok(sample(w, 'tasker_nodejs_eventloop_lag_seconds') !== undefined);
+
+    const a = await scrape(base);
+    assert.equal(sample(a, 'tasker_tasks_submitted_total', { type: 'simulate' }), 3);
+    assert.equal(sample(a, 'tasker_tasks_submitted_total', { type: 'test.record' }), 4);
+    assert.equal(
+      sample(a, 'tasker_http_request_duration_seconds_count', { method: 'POST', route: '/tasks', status_class: '2xx' }),
+      7,
+    );
+    assert.ok(!/task_id=|[0-9a-f]{8}-[0-9a-f]{4}-/.test(a + w), 'no label carries an id');
+  });
+
+  it('serves OpenMetrics with trace-id exemplars when asked', async () => {
+    const om = await scrape(workerBase, 'application/openmetrics-text; version=1.0.0');
+    assert.match(om, /# EOF\n$/);
+    assert.match(om, /^tasker_task_run_seconds_bucket\{[^}]*\} \d+ # \{trace_id="[0-9a-f]{32}"\}/m);
+    assert.match(om, /^# TYPE tasker_tasks_finished counter$/m);
+    const classic = await scrape(workerBase);
+    assert.match(classic, /^# TYPE tasker_tasks_finished_total counter$/m);
+    assert.doesNotMatch(classic, /# \{trace_id/);
+  });
+
+  it('shows the backlog and a growing oldest-task age while no worker runs', async () => {
+    await worker.stop();
+    await Promise.all(Array.from({ length: 50 }, () => submit('simulate', { durationMs: 0 })));
+    const first = await waitFor('backlog of 50', async () => {
+      const text = await scrape(base);
+      return sample(text, 'tasker_backlog_tasks', { type: 'simulate', status: 'pending' }) === 50 ? text : null;
+    });
+    const age1 = sample(first, 'tasker_oldest_due_task_age_seconds', { type: 'simulate' }) ?? -1;
+    await new Promise((r) => setTimeout(r, 1_200));
+    const second = await scrape(base);
+    const age2 = sample(second, 'tasker_oldest_due_task_age_seconds', { type: 'simulate' }) ?? -1;
+    assert.ok(age1 >= 0 && age2 >= age1 + 1, `oldest age grew from ${age1} to ${age2}`);
+    assert.equal(sample(second, 'tasker_queue_messages_ready', { queue: `${t.prefix}.q.simulate` }), 50);
+    assert.equal(sample(second, 'tasker_queue_consumers', { queue: `${t.prefix}.q.simulate` }), 0);
+  });
+});
