@@ -25,6 +25,8 @@ export function knexConfig(
       connectionTimeoutMillis: c.DB_CONNECT_TIMEOUT_MS,
       statement_timeout: c.DB_STATEMENT_TIMEOUT_MS,
       idle_in_transaction_session_timeout: c.DB_IDLE_IN_TX_TIMEOUT_MS,
+      // Client-side bound too: statement_timeout cannot help when the network to the server is gone.
+      query_timeout: c.DB_STATEMENT_TIMEOUT_MS + 1_000,
       keepAlive: true,
     },
     pool: {
