@@ -5,7 +5,12 @@ import type { Logger } from '../core/log/logger';
 import { metricsRoutes } from '../core/http/metrics.routes';
 import type { MetricsRegistry } from '../core/metrics/registry';
 import type { ApiMetrics } from './metrics';
+import type { Db } from '../core/db/database';
+import type { Authenticator } from './domain/authenticator';
+import { authenticate } from './middleware/auth';
+import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
+import { securityHeaders } from './middleware/security-headers';
 import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
@@ -16,9 +21,15 @@ export interface AppDeps {
   readiness: Record<string, ReadinessCheck>;
   isDraining: () => boolean;
   logger: Logger;
-  maxBodyBytes: number;
+  limits: { maxBodyBytes: number; maxJsonDepth: number };
   metrics: ApiMetrics;
   registry: MetricsRegistry;
+  auth: Authenticator;
+  db: Db;
+  rateLimit: { perSecond: number; burst: number };
+  hsts: boolean;
+  /** false when /health, /ready and /metrics are served on a separate admin port. */
+  serveOps: boolean;
 }
 
 export function buildApp(d: AppDeps): Koa {
@@ -26,10 +37,25 @@ export function buildApp(d: AppDeps): Koa {
   app.silent = true; // errors are logged by errorHandler, once
   app.use(requestContext(d.metrics));
   app.use(errorHandler(d.logger));
-  const routers = [healthRoutes(d.readiness, d.isDraining), metricsRoutes(d.registry), tasksRoutes(d.tasks, d.maxBodyBytes, d.metrics)];
+  app.use(securityHeaders(d.hsts));
+  app.use(authenticate(d.auth));
+  app.use(rateLimit(d.db, d.rateLimit.perSecond, d.rateLimit.burst));
+  const routers = [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics)];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
+  return app;
+}
+
+function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'registry'>) {
+  return [healthRoutes(d.readiness, d.isDraining), metricsRoutes(d.registry)];
+}
+
+/** /health, /ready and /metrics alone, for a separate admin port (API_ADMIN_PORT). */
+export function buildOpsApp(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'registry'>): Koa {
+  const app = new Koa();
+  app.silent = true;
+  for (const router of opsRouters(d)) app.use(router.routes());
   return app;
 }

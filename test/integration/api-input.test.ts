@@ -58,7 +58,7 @@ describe('API input handling', () => {
 
   it('rejects an unknown type with 400 listing the known types', async () => {
     const body = await expectError(await post('{"type":"nope","payload":{}}'), 400, 'unknown_type');
-    assert.deepEqual((body.error as unknown as { details: { known_types: string[] } }).details.known_types, ['simulate']);
+    assert.deepEqual((body.error as unknown as { details: { known_types: string[] } }).details.known_types, ['simulate', 'test.record', 'test.thread']);
     assert.equal(await rows(), 0);
   });
 

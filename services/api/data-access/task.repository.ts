@@ -10,6 +10,12 @@ export interface NewTask {
   maxAttempts: number;
   timeoutMs: number;
   traceContext: Record<string, string>;
+  clientId: string;
+}
+
+/** Whose tasks a query may see: one client's, or (admin) everyone's. */
+export interface Scope {
+  clientId: string | null;
 }
 
 export interface IdempotencyClaim {
@@ -29,6 +35,7 @@ export type InsertResult =
 export interface ListFilter {
   status?: TaskStatus;
   type?: string;
+  scope: Scope;
   /** Keyset cursor: the last row of the previous page (created_at as PostgreSQL text, full precision). */
   after?: { createdAt: string; id: string };
   limit: number;
@@ -36,26 +43,35 @@ export interface ListFilter {
 
 export interface TaskRepository {
   insert(t: NewTask, idem?: IdempotencyClaim): Promise<InsertResult>;
-  findById(id: string): Promise<Task | null>;
+  findById(id: string, scope: Scope): Promise<Task | null>;
+  /** Pending tasks of a client, counted up to `cap` (so the check stays cheap). */
+  countPending(clientId: string, cap: number): Promise<number>;
   /** Newest first; each row with its keyset position for the next page's cursor. */
   list(f: ListFilter): Promise<{ task: Task; position: { createdAt: string; id: string } }[]>;
   /** Records that the broker confirmed these tasks' messages, so the sweeper leaves them alone. */
   markPublished(ids: string[]): Promise<void>;
   /** pending/processing → cancelled. Returns the row after, and whether it was running. */
-  cancel(id: string): Promise<{ task: Task; wasRunning: boolean } | null>;
+  cancel(id: string, scope: Scope): Promise<{ task: Task; wasRunning: boolean } | null>;
   /** failed/cancelled → pending with a fresh attempt budget. */
-  retry(id: string, extraAttempts: number): Promise<Task | null>;
+  retry(id: string, extraAttempts: number, scope: Scope): Promise<Task | null>;
   /** Replays up to `limit` failed tasks, spread `spacingMs` apart. */
-  replayFailed(f: { type?: string; reason?: FailureReason; limit: number; spacingMs: number; extraAttempts: (type: string) => number }): Promise<number>;
+  replayFailed(f: {
+    type?: string;
+    reason?: FailureReason;
+    limit: number;
+    spacingMs: number;
+    extraAttempts: (type: string) => number;
+    scope: Scope;
+  }): Promise<number>;
   deleteExpiredIdempotencyKeys(limit: number): Promise<number>;
 }
 
 export function createTaskRepository(db: Db): TaskRepository {
   async function insertRow(q: Db, t: NewTask): Promise<Task> {
     const r = await q.raw<{ rows: TaskRow[] }>(
-      `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context)
-       VALUES (?, ?, ?::jsonb, ?, ?, ?::jsonb) RETURNING *`,
-      [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs, JSON.stringify(t.traceContext)],
+      `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id)
+       VALUES (?, ?, ?::jsonb, ?, ?, ?::jsonb, ?) RETURNING *`,
+      [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs, JSON.stringify(t.traceContext), t.clientId],
     );
     return toTask(r.rows[0]!);
   }
@@ -87,14 +103,29 @@ export function createTaskRepository(db: Db): TaskRepository {
       });
     },
 
-    async findById(id) {
-      const r = await db.raw<{ rows: TaskRow[] }>(`SELECT * FROM tasks WHERE id = ?`, [id]);
+    async findById(id, scope) {
+      const r = await db.raw<{ rows: TaskRow[] }>(
+        `SELECT * FROM tasks WHERE id = ? AND (?::text IS NULL OR client_id = ?)`,
+        [id, scope.clientId, scope.clientId],
+      );
       return r.rows[0] ? toTask(r.rows[0]) : null;
+    },
+
+    async countPending(clientId, cap) {
+      const r = await db.raw<{ rows: { n: string }[] }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE client_id = ? AND status = 'pending' LIMIT ?) p`,
+        [clientId, cap],
+      );
+      return Number(r.rows[0]!.n);
     },
 
     async list(f) {
       const where: string[] = [];
       const args: string[] = [];
+      if (f.scope.clientId !== null) {
+        where.push('client_id = ?');
+        args.push(f.scope.clientId);
+      }
       if (f.status) {
         where.push('status = ?');
         args.push(f.status);
@@ -126,11 +157,11 @@ export function createTaskRepository(db: Db): TaskRepository {
       );
     },
 
-    async cancel(id) {
+    async cancel(id, scope) {
       return db.transaction(async (trx) => {
         const before = await trx.raw<{ rows: { status: TaskStatus }[] }>(
-          `SELECT status FROM tasks WHERE id = ? FOR UPDATE`,
-          [id],
+          `SELECT status FROM tasks WHERE id = ? AND (?::text IS NULL OR client_id = ?) FOR UPDATE`,
+          [id, scope.clientId, scope.clientId],
         );
         const was = before.rows[0]?.status;
         if (was !== 'pending' && was !== 'processing') return null;
@@ -147,12 +178,12 @@ export function createTaskRepository(db: Db): TaskRepository {
       });
     },
 
-    async retry(id, extraAttempts) {
+    async retry(id, extraAttempts, scope) {
       const r = await db.raw<{ rows: TaskRow[] }>(
         `UPDATE tasks SET status = 'pending', max_attempts = attempts + ?, run_after = now(), result = NULL,
                 finished_at = NULL, published_at = NULL, updated_at = now()
-          WHERE id = ? AND status IN ('failed', 'cancelled') RETURNING *`,
-        [extraAttempts, id],
+          WHERE id = ? AND status IN ('failed', 'cancelled') AND (?::text IS NULL OR client_id = ?) RETURNING *`,
+        [extraAttempts, id, scope.clientId, scope.clientId],
       );
       return r.rows[0] ? toTask(r.rows[0]) : null;
     },
@@ -161,6 +192,10 @@ export function createTaskRepository(db: Db): TaskRepository {
       return db.transaction(async (trx) => {
         const where = [`status = 'failed'`];
         const args: string[] = [];
+        if (f.scope.clientId !== null) {
+          where.push('client_id = ?');
+          args.push(f.scope.clientId);
+        }
         if (f.type) {
           where.push('type = ?');
           args.push(f.type);

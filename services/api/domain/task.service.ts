@@ -1,11 +1,12 @@
 /** Submitting, reading, listing, cancelling and replaying tasks: the API's domain logic. */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AppError, ClientError, NotFoundError } from '../../core/errors/app-error';
+import { AppError, ClientError, NotFoundError, TooManyRequestsError } from '../../core/errors/app-error';
 import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus } from '../../core/tasks/task';
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
 import { captureContext } from '../../core/telemetry/tracing';
-import type { TaskRepository } from '../data-access/task.repository';
+import type { Scope, TaskRepository } from '../data-access/task.repository';
+import type { Principal } from './authenticator';
 import type { TaskDispatcher } from './task-dispatcher';
 
 export interface TaskServiceOptions {
@@ -15,6 +16,8 @@ export interface TaskServiceOptions {
   listMaxLimit: number;
   replayRatePerSecond: number;
   replayMaxBatch: number;
+  /** 0 = unlimited. */
+  maxPendingPerClient: number;
 }
 
 export type SubmitResult =
@@ -31,12 +34,12 @@ export interface TaskPage {
 }
 
 export interface TaskService {
-  submit(body: unknown, idempotencyKey?: string): Promise<SubmitResult>;
-  get(id: string): Promise<Task>;
-  list(query: Record<string, unknown>): Promise<TaskPage>;
-  cancel(id: string): Promise<Task>;
-  retry(id: string): Promise<Task>;
-  replayDeadLetters(body: unknown): Promise<{ replayed: number; spread_ms: number }>;
+  submit(body: unknown, principal: Principal, idempotencyKey?: string): Promise<SubmitResult>;
+  get(id: string, principal: Principal): Promise<Task>;
+  list(query: Record<string, unknown>, principal: Principal): Promise<TaskPage>;
+  cancel(id: string, principal: Principal): Promise<Task>;
+  retry(id: string, principal: Principal): Promise<Task>;
+  replayDeadLetters(body: unknown, principal: Principal): Promise<{ replayed: number; spread_ms: number }>;
   deleteExpiredIdempotencyKeys(): Promise<number>;
 }
 
@@ -62,8 +65,11 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
     limit: z.number().int().min(1).max(o.replayMaxBatch).default(Math.min(100, o.replayMaxBatch)),
   });
 
-  async function find(id: string): Promise<Task> {
-    const task = isUuid(id) ? await repo.findById(id) : null;
+  /** Another client's task is "not found", never "forbidden": existence is not leaked. */
+  const scopeOf = (p: Principal): Scope => ({ clientId: p.admin ? null : p.clientId });
+
+  async function find(id: string, principal: Principal): Promise<Task> {
+    const task = isUuid(id) ? await repo.findById(id, scopeOf(principal)) : null;
     if (!task) throw new NotFoundError(`task ${JSON.stringify(id.slice(0, 100))} not found`);
     return task;
   }
@@ -75,7 +81,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
   }
 
   return {
-    async submit(body, idempotencyKey) {
+    async submit(body, principal, idempotencyKey) {
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new ClientError('invalid_idempotency_key', 'Idempotency-Key must be 1–255 printable ASCII characters', 400);
       }
@@ -96,6 +102,15 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
           issues: issuesOf(payload.error),
         });
       }
+      if (def.maxPayloadBytes !== undefined) {
+        const size = Buffer.byteLength(JSON.stringify(parsed.data.payload));
+        if (size > def.maxPayloadBytes) {
+          throw new ClientError('payload_too_large', `payload is ${size} bytes; type "${def.name}" accepts at most ${def.maxPayloadBytes}`, 413);
+        }
+      }
+      if (o.maxPendingPerClient > 0 && (await repo.countPending(principal.clientId, o.maxPendingPerClient)) >= o.maxPendingPerClient) {
+        throw new TooManyRequestsError('too_many_pending', `at most ${o.maxPendingPerClient} pending tasks per client`, 5);
+      }
       const id = randomUUID();
       const response: SubmitResponse = { task_id: id, status: 'pending' };
       const result = await repo.insert(
@@ -106,11 +121,12 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
           maxAttempts: def.maxAttempts,
           timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
           traceContext: captureContext(),
+          clientId: principal.clientId,
         },
         idempotencyKey === undefined
           ? undefined
           : {
-              scope: '',
+              scope: principal.clientId,
               key: idempotencyKey,
               requestHash: hashRequest(def.name, parsed.data),
               ttlMs: o.idempotencyTtlMs,
@@ -133,11 +149,11 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
 
     get: find,
 
-    async list(query) {
+    async list(query, principal) {
       const q = listQuery.safeParse(query);
       if (!q.success) throw new ClientError('invalid_query', 'query parameters are invalid', 400, { issues: issuesOf(q.error) });
       const after = q.data.cursor === undefined ? undefined : decodeCursor(q.data.cursor);
-      const rows = await repo.list({ status: q.data.status, type: q.data.type, after, limit: q.data.limit + 1 });
+      const rows = await repo.list({ status: q.data.status, type: q.data.type, after, limit: q.data.limit + 1, scope: scopeOf(principal) });
       const page = rows.slice(0, q.data.limit);
       const last = page.at(-1);
       return {
@@ -146,17 +162,18 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       };
     },
 
-    async cancel(id) {
-      const task = await find(id);
+    async cancel(id, principal) {
+      const task = await find(id, principal);
       if (task.status === 'cancelled') return task;
-      const r = await repo.cancel(task.id);
+      const r = await repo.cancel(task.id, scopeOf(principal));
       if (r) return r.task;
-      throw new AppError('not_cancellable', `task is ${(await find(id)).status}; only pending or processing tasks can be cancelled`, 409);
+      const now = await find(id, principal);
+      throw new AppError('not_cancellable', `task is ${now.status}; only pending or processing tasks can be cancelled`, 409);
     },
 
-    async retry(id) {
-      const task = await find(id);
-      const retried = await repo.retry(task.id, byName.get(task.type)?.maxAttempts ?? task.maxAttempts);
+    async retry(id, principal) {
+      const task = await find(id, principal);
+      const retried = await repo.retry(task.id, byName.get(task.type)?.maxAttempts ?? task.maxAttempts, scopeOf(principal));
       if (!retried) {
         throw new AppError('not_retryable', `task is ${task.status}; only failed or cancelled tasks can be retried`, 409);
       }
@@ -164,7 +181,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       return retried;
     },
 
-    async replayDeadLetters(body) {
+    async replayDeadLetters(body, principal) {
       const b = replayBody.safeParse(body ?? {});
       if (!b.success) throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(b.error) });
       if (b.data.type) typeOf(b.data.type);
@@ -175,6 +192,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
         limit: b.data.limit,
         spacingMs,
         extraAttempts: (type) => byName.get(type)?.maxAttempts ?? 1,
+        scope: scopeOf(principal),
       });
       return { replayed, spread_ms: Math.round(Math.max(0, replayed - 1) * spacingMs) };
     },

@@ -4,7 +4,7 @@
  * generic message, logged with its stack.
  */
 import type { Middleware } from 'koa';
-import { AppError, UnavailableError } from '../../core/errors/app-error';
+import { AppError, TooManyRequestsError, UnavailableError } from '../../core/errors/app-error';
 import { isDatabaseUnavailable } from '../../core/db/database';
 import type { Logger } from '../../core/log/logger';
 
@@ -46,6 +46,7 @@ export function errorHandler(logger: Logger): Middleware {
       }
       if (e instanceof AppError) {
         ctx.status = e.status;
+        if (e instanceof TooManyRequestsError) ctx.set('Retry-After', String(e.retryAfterSeconds));
         ctx.body = { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
         if (e.status >= 500) logger.error({ err: e }, 'request failed');
         return;

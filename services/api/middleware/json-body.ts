@@ -8,7 +8,8 @@ import { ClientError } from '../../core/errors/app-error';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export async function readJsonBody(ctx: Context, limitBytes: number): Promise<unknown> {
+export async function readJsonBody(ctx: Context, limits: { maxBodyBytes: number; maxJsonDepth: number }): Promise<unknown> {
+  const limitBytes = limits.maxBodyBytes;
   if (!ctx.is('application/json')) {
     throw new ClientError('unsupported_media_type', 'Content-Type must be application/json', 415);
   }
@@ -35,9 +36,29 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
   } catch {
     throw new ClientError('malformed_json', 'request body is not valid UTF-8', 400);
   }
+  if (nestingDepth(text) > limits.maxJsonDepth) {
+    throw new ClientError('json_too_deep', `JSON nesting deeper than ${limits.maxJsonDepth} levels`, 400);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new ClientError('malformed_json', `request body is not valid JSON: ${(e as Error).message}`, 400);
   }
+}
+
+/** Deepest bracket nesting outside strings, found in one pass before anything is built. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
 }

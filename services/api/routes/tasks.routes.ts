@@ -1,6 +1,7 @@
 /** HTTP shape of tasks: submit, read, list (dead letters included), cancel, retry, bulk replay. */
 import Router from '@koa/router';
 import type { Task } from '../../core/tasks/task';
+import type { Principal } from '../domain/authenticator';
 import type { TaskService } from '../domain/task.service';
 import type { ApiMetrics } from '../metrics';
 import { readJsonBody } from '../middleware/json-body';
@@ -26,13 +27,20 @@ export function presentTask(t: Task) {
   };
 }
 
-export function tasksRoutes(tasks: TaskService, maxBodyBytes: number, metrics: ApiMetrics): Router {
+export interface BodyLimits {
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+}
+
+export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: ApiMetrics): Router {
   const router = new Router();
+  /** Set by the auth middleware (anonymous admin when AUTH_MODE=none). */
+  const who = (state: Record<string, unknown>) => state.principal as Principal;
 
   router.post('/tasks', async (ctx) => {
-    const body = await readJsonBody(ctx, maxBodyBytes);
+    const body = await readJsonBody(ctx, limits);
     const key = ctx.get('Idempotency-Key');
-    const r = await tasks.submit(body, key === '' && ctx.headers['idempotency-key'] === undefined ? undefined : key);
+    const r = await tasks.submit(body, who(ctx.state), ctx.headers['idempotency-key'] === undefined ? undefined : key);
     ctx.status = 202;
     ctx.set('Location', `/tasks/${r.response.task_id}`);
     if (r.replayed) {
@@ -45,20 +53,20 @@ export function tasksRoutes(tasks: TaskService, maxBodyBytes: number, metrics: A
   });
 
   router.get('/tasks', async (ctx) => {
-    const page = await tasks.list(ctx.query);
+    const page = await tasks.list(ctx.query, who(ctx.state));
     ctx.body = { tasks: page.tasks.map(presentTask), next_cursor: page.nextCursor };
   });
 
   router.get('/tasks/:id', async (ctx) => {
-    ctx.body = presentTask(await tasks.get(ctx.params.id ?? ''));
+    ctx.body = presentTask(await tasks.get(ctx.params.id ?? '', who(ctx.state)));
   });
 
   router.post('/tasks/:id/cancel', async (ctx) => {
-    ctx.body = presentTask(await tasks.cancel(ctx.params.id ?? ''));
+    ctx.body = presentTask(await tasks.cancel(ctx.params.id ?? '', who(ctx.state)));
   });
 
   router.post('/tasks/:id/retry', async (ctx) => {
-    const t = await tasks.retry(ctx.params.id ?? '');
+    const t = await tasks.retry(ctx.params.id ?? '', who(ctx.state));
     ctx.status = 202;
     ctx.set('Location', `/tasks/${t.id}`);
     ctx.body = presentTask(t);
@@ -66,9 +74,9 @@ export function tasksRoutes(tasks: TaskService, maxBodyBytes: number, metrics: A
 
   router.post('/dead-letters/replay', async (ctx) => {
     const hasBody = Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '';
-    const body = hasBody ? await readJsonBody(ctx, maxBodyBytes) : {};
+    const body = hasBody ? await readJsonBody(ctx, limits) : {};
     ctx.status = 202;
-    ctx.body = await tasks.replayDeadLetters(body);
+    ctx.body = await tasks.replayDeadLetters(body, who(ctx.state));
   });
 
   return router;

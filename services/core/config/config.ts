@@ -75,11 +75,36 @@ const schema = z.object({
   ENABLE_TEST_TASK_TYPES: z.stringbool().default(false),
   /** Test-only fault switches (honoured only with NODE_ENV=test): api-exit-after-commit, publish-thrice. */
   FAULT_INJECTION: csv,
+  /** `required`: every task endpoint needs a bearer API key or JWT. Default: required in production, none otherwise. */
+  AUTH_MODE: z.enum(['required', 'none']).optional(),
+  /** How long a verified API key is trusted without a database lookup (revocation takes effect within it). */
+  AUTH_KEY_CACHE_MS: int(5_000, 0, 300_000),
+  /** JWT bearer tokens (optional): exactly one key source, pinned algorithms, issuer and audience. */
+  AUTH_JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_JWT_PUBLIC_KEY: z.string().min(1).optional(),
+  AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  AUTH_JWT_ALGORITHMS: csv,
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  AUTH_JWT_MAX_AGE_SECONDS: int(3_600, 1),
+  /** Claim naming the client (task owner). */
+  AUTH_JWT_CLIENT_CLAIM: z.string().min(1).default('sub'),
+  /** Requests per second per client (token bucket in PostgreSQL, shared by all replicas); 0 = off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(0),
+  RATE_LIMIT_BURST: int(0, 0, 1_000_000),
+  /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
+  MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
+  /** Deepest JSON nesting accepted in a request body. */
+  MAX_JSON_DEPTH: int(32, 1, 1_000),
+  /** Serve /health, /ready and /metrics on this separate port instead of PORT (0 = same port). */
+  API_ADMIN_PORT: int(0, 0, 65535),
+  /** Send Strict-Transport-Security (only behind TLS). */
+  SECURITY_HSTS: z.stringbool().default(false),
   SIMULATE_MIN_MS: int(2_000, 0),
   SIMULATE_MAX_MS: int(5_000, 0),
 });
 
-export type Config = Readonly<z.infer<typeof schema>>;
+export type Config = Readonly<Omit<z.infer<typeof schema>, 'AUTH_MODE'> & { AUTH_MODE: 'required' | 'none' }>;
 
 /** Thrown when the environment is invalid; `issues` names every bad key. */
 export class ConfigError extends Error {
@@ -108,6 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.SIMULATE_MIN_MS > c.SIMULATE_MAX_MS) cross.push('SIMULATE_MIN_MS: must not exceed SIMULATE_MAX_MS');
   if (c.RETRY_BASE_MS > c.RETRY_MAX_MS) cross.push('RETRY_BASE_MS: must not exceed RETRY_MAX_MS');
   if (c.FAULT_INJECTION.length > 0 && c.NODE_ENV !== 'test') cross.push('FAULT_INJECTION: only allowed with NODE_ENV=test');
+  const jwtSources = [c.AUTH_JWT_JWKS_URL, c.AUTH_JWT_PUBLIC_KEY, c.AUTH_JWT_SECRET].filter((x) => x !== undefined).length;
+  if (jwtSources > 1) cross.push('AUTH_JWT_*: set only one of AUTH_JWT_JWKS_URL, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_SECRET');
+  if (jwtSources === 1 && c.AUTH_JWT_ALGORITHMS.length === 0) cross.push('AUTH_JWT_ALGORITHMS: required with a JWT key source');
+  if (c.AUTH_JWT_ALGORITHMS.some((a) => a.toLowerCase() === 'none')) cross.push('AUTH_JWT_ALGORITHMS: "none" is never allowed');
   if (cross.length > 0) throw new ConfigError(cross);
-  return Object.freeze(c);
+  return Object.freeze({ ...c, AUTH_MODE: c.AUTH_MODE ?? (c.NODE_ENV === 'production' ? 'required' : 'none') });
 }

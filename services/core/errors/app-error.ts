@@ -36,6 +36,17 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** The caller is over a limit; the same request may succeed after `retryAfterSeconds`. */
+export class TooManyRequestsError extends AppError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message, 429);
+  }
+}
+
 /** Coerces anything thrown into an Error, keeping the original as `cause`. */
 export function toError(e: unknown): Error {
   if (e instanceof Error) return e;

@@ -34,9 +34,9 @@ export function handleShutdownSignals(logger: Logger, drain: (signal: string) =>
 }
 
 /** Wraps a stop function so calling it twice (or before start) is safe. */
-export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+export function once<A extends unknown[], T>(fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
   let p: Promise<T> | null = null;
-  return () => (p ??= fn());
+  return (...args) => (p ??= fn(...args));
 }
 
 /** Last-resort handlers: log what escaped and exit non-zero rather than run in an unknown state. */

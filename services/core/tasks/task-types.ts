@@ -26,6 +26,8 @@ export interface TaskTypeDefinition {
    */
   readonly isolation?: 'inline' | 'thread';
   readonly memoryLimitMb?: number;
+  /** Largest accepted payload (serialized JSON bytes); 413 above it. */
+  readonly maxPayloadBytes?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ const simulatePayload = z.unknown().superRefine((p, ctx) => {
 });
 
 export const PRODUCTION_TASK_TYPES: readonly TaskTypeDefinition[] = [
-  { name: 'simulate', queue: 'simulate', payloadSchema: simulatePayload, timeoutMs: 60_000, maxAttempts: 3 },
+  { name: 'simulate', queue: 'simulate', payloadSchema: simulatePayload, timeoutMs: 60_000, maxAttempts: 3, maxPayloadBytes: 256 * 1024 },
 ];
 
 export const DEFAULT_TASK_TYPE = 'simulate';

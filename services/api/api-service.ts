@@ -1,0 +1,165 @@
+/**
+ * The API, wired: config → database → broker → domain → Koa app → servers. `main.ts` runs it with
+ * signal handling; tests run the same wiring in-process.
+ */
+import { createBroker } from '../core/amqp/broker';
+import { createPublisher } from '../core/amqp/publisher';
+import { buildTopology } from '../core/amqp/topology';
+import type { Config } from '../core/config/config';
+import { createDatabase, requiredSchemaVersion } from '../core/db/database';
+import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
+import { listen, type RunningServer } from '../core/http/http-server';
+import { createPeriodic } from '../core/lifecycle/periodic';
+import { once } from '../core/lifecycle/shutdown';
+import type { Logger } from '../core/log/logger';
+import { createMetricsRegistry } from '../core/metrics/registry';
+import { taskTypes } from '../core/tasks/task-types';
+import { createApiKeyRepository } from '../core/auth/api-key.repository';
+import { buildApp, buildOpsApp } from './app';
+import { createAuthenticator } from './domain/authenticator';
+import { createTaskRepository } from './data-access/task.repository';
+import { createTaskDispatcher } from './domain/task-dispatcher';
+import { createTaskService } from './domain/task.service';
+import { createApiMetrics } from './metrics';
+import { createQueueMonitor } from './queue-monitor';
+
+export interface ApiService {
+  /** Connects, listens; resolves with the bound port(s). */
+  start(): Promise<{ port: number; adminPort: number }>;
+  /** Drains in-flight requests and closes everything. Safe to call twice or before start. */
+  stop(signal?: string): Promise<void>;
+}
+
+export async function createApiService(config: Config, logger: Logger): Promise<ApiService> {
+  const faults = new Set(config.FAULT_INJECTION);
+  const registry = createMetricsRegistry();
+  const metrics = createApiMetrics(registry);
+
+  const types = taskTypes(config.ENABLE_TEST_TASK_TYPES);
+  const db = createDatabase(config, logger, 'tasker-api');
+  const broker = createBroker({
+    url: config.RABBITMQ_URL,
+    heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
+    topology: buildTopology(config.AMQP_PREFIX, types, config.AMQP_DELIVERY_LIMIT),
+    logger,
+    connectionName: 'tasker-api',
+    onReconnect: () => metrics.brokerReconnects.inc(),
+  });
+  const publisher = await createPublisher(broker, logger, { publishCopies: faults.has('publish-thrice') ? 3 : 1 });
+  const repo = createTaskRepository(db);
+  const dispatcher = createTaskDispatcher({
+    publisher,
+    markPublished: (ids) => repo.markPublished(ids),
+    logger,
+    // Fault-injection suite only: die after the commit, before the publish; the sweeper must recover.
+    beforePublish: faults.has('api-exit-after-commit') ? () => process.exit(70) : undefined,
+  });
+  const tasks = createTaskService(repo, dispatcher, {
+    types,
+    timeoutCeilingMs: config.TASK_TIMEOUT_CEILING_MS,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    listMaxLimit: config.LIST_MAX_LIMIT,
+    replayRatePerSecond: config.REPLAY_RATE_PER_SECOND,
+    replayMaxBatch: config.REPLAY_MAX_BATCH,
+    maxPendingPerClient: config.MAX_PENDING_PER_CLIENT,
+  });
+  const auth = createAuthenticator({
+    mode: config.AUTH_MODE,
+    keys: createApiKeyRepository(db),
+    cacheMs: config.AUTH_KEY_CACHE_MS,
+    jwt:
+      config.AUTH_JWT_ALGORITHMS.length > 0
+        ? {
+            jwksUrl: config.AUTH_JWT_JWKS_URL,
+            publicKeyPem: config.AUTH_JWT_PUBLIC_KEY,
+            secret: config.AUTH_JWT_SECRET,
+            algorithms: config.AUTH_JWT_ALGORITHMS,
+            issuer: config.AUTH_JWT_ISSUER,
+            audience: config.AUTH_JWT_AUDIENCE,
+            maxAgeSeconds: config.AUTH_JWT_MAX_AGE_SECONDS,
+            clientClaim: config.AUTH_JWT_CLIENT_CLAIM,
+          }
+        : undefined,
+  });
+  if (config.AUTH_MODE === 'none') {
+    logger.warn('AUTH_MODE=none: every caller is an anonymous admin; use only for local development');
+  }
+  const keyCleanup = createPeriodic(
+    'idempotency-key-cleanup',
+    60_000,
+    async () => {
+      const n = await tasks.deleteExpiredIdempotencyKeys();
+      if (n > 0) logger.info({ deleted: n }, 'expired idempotency keys deleted');
+    },
+    logger,
+  );
+  const queueMonitor = createPeriodic(
+    'queue-monitor',
+    config.QUEUE_METRICS_INTERVAL_MS,
+    createQueueMonitor({
+      db,
+      broker,
+      types: types.map((t) => t.name),
+      managementUrl: config.RABBITMQ_MANAGEMENT_URL,
+      vhost: decodeURIComponent(new URL(config.RABBITMQ_URL).pathname.slice(1)) || '/',
+      metrics,
+      logger,
+    }),
+    logger,
+  );
+  let draining = false;
+
+  const ops = {
+    readiness: {
+      database: databaseCheck(db),
+      schema: schemaCheck(db, requiredSchemaVersion()),
+      broker: brokerCheck(broker, () => publisher.isReady()),
+    },
+    isDraining: () => draining,
+    registry,
+  };
+  const app = buildApp({
+    ...ops,
+    tasks,
+    logger,
+    limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH },
+    metrics,
+    auth,
+    db,
+    rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+    hsts: config.SECURITY_HSTS,
+    serveOps: config.API_ADMIN_PORT === 0,
+  });
+
+  let server: RunningServer | null = null;
+  let opsServer: RunningServer | null = null;
+
+  return {
+    async start() {
+      await broker.start();
+      const timeouts = {
+        host: config.HOST,
+        requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+        headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+        keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
+      };
+      server = await listen(app.callback(), { ...timeouts, port: config.PORT });
+      opsServer = config.API_ADMIN_PORT === 0 ? null : await listen(buildOpsApp(ops).callback(), { ...timeouts, port: config.API_ADMIN_PORT });
+      keyCleanup.start();
+      queueMonitor.start();
+      void queueMonitor.runNow();
+      logger.info({ port: server.port, admin_port: opsServer?.port ?? server.port, host: config.HOST, auth: config.AUTH_MODE }, 'api listening');
+      return { port: server.port, adminPort: opsServer?.port ?? server.port };
+    },
+    stop: once(async (signal: string = 'stop') => {
+      draining = true;
+      logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'draining in-flight requests');
+      await server?.close(config.DRAIN_TIMEOUT_MS);
+      await opsServer?.close(1_000);
+      await Promise.all([keyCleanup.stop(), queueMonitor.stop()]);
+      await dispatcher.flush();
+      await broker.stop();
+      await db.destroy();
+    }),
+  };
+}
