@@ -87,8 +87,11 @@ test('scenario 3: broker cut twice and unreachable for 10 s under 50 req/s', asy
   const reconnects = Object.fromEntries(
     c.procs.map((p) => [p.name, Math.max(0, ...c.logs(p).filter((l) => l.msg.startsWith('broker connected')).map((l) => Number(l.reconnects ?? 0)))]),
   );
+  // Recovery: tasks accepted up to the end of the outage, from the end of the outage to done.
+  const before = await c.t.db.raw<{ rows: { id: string }[] }>(`SELECT id FROM tasks WHERE id = ANY(?::uuid[]) AND created_at <= to_timestamp(? / 1000.0)`, [ids, outageEndAt]);
   const r = await c.report('3-broker-outage', ids, {
     since: outageEndAt,
+    recoveryIds: before.rows.map((x) => x.id),
     extra: {
       requests: load.results.length,
       rejected: load.rejected,

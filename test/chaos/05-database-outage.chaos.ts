@@ -80,8 +80,11 @@ test('scenario 5: database unreachable for 10 s', async (t) => {
   const readyDown = readiness.filter((s) => s.at > outageStart && s.at < outageEnd && s.status === 503).length;
   const firstReadyAfter = readiness.find((s) => s.at > outageEnd && s.status === 200);
   const rows = await c.t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks`);
+  // Recovery: tasks accepted up to the end of the outage, from the end of the outage to their terminal state.
+  const before = await c.t.db.raw<{ rows: { id: string }[] }>(`SELECT id FROM tasks WHERE id = ANY(?::uuid[]) AND created_at <= to_timestamp(? / 1000.0)`, [ids, outageEndAt]);
   const r = await c.report('5-database-outage', ids, {
     since: outageEndAt,
+    recoveryIds: before.rows.map((x) => x.id),
     extra: {
       requests: load.results.length,
       accepted202: ids.length,

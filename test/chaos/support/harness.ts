@@ -128,7 +128,8 @@ export interface Cluster {
   getTask(id: string): Promise<TaskView>;
   /** Waits until every id is terminal in the database; returns seconds waited. */
   waitTerminal(ids: string[], timeoutMs: number, what?: string): Promise<number>;
-  report(scenario: string, ids: string[], o?: { since?: number; extra?: Record<string, unknown> }): Promise<Report>;
+  /** `since` (epoch ms) with `recoveryIds` (default: ids): recoverySeconds = last finished_at among recoveryIds − since. */
+  report(scenario: string, ids: string[], o?: { since?: number; recoveryIds?: string[]; extra?: Record<string, unknown> }): Promise<Report>;
   close(): Promise<void>;
 }
 
@@ -357,7 +358,7 @@ export async function createCluster(env: Record<string, string> = {}): Promise<C
       if (o.since !== undefined) {
         const f = await t.db.raw<{ rows: { last: string | null }[] }>(
           `SELECT extract(epoch FROM max(finished_at)) * 1000 AS last FROM tasks WHERE id = ANY(?::uuid[])`,
-          [ids],
+          [o.recoveryIds ?? ids],
         );
         const last = f.rows[0]?.last;
         if (last !== null && last !== undefined) recoverySeconds = round(Math.max(0, Number(last) - o.since) / 1000);
@@ -405,7 +406,7 @@ export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 1
 /** Prints the figures with t.diagnostic and appends them as one JSON line to dist/chaos-report.jsonl. */
 export function publish(t: { diagnostic(msg: string): void }, report: Report): void {
   const line = { at: new Date().toISOString(), ...report };
-  for (const [k, v] of Object.entries(report)) t.diagnostic(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  for (const [k, v] of Object.entries(report)) t.diagnostic(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
   fs.appendFileSync(REPORT_FILE, `${JSON.stringify(line)}\n`);
 }
