@@ -6,13 +6,16 @@ const OPEN = new Set(['/health', '/ready', '/metrics']);
 
 export function authenticate(auth: Authenticator): Middleware {
   return async (ctx, next) => {
-    if (OPEN.has(ctx.path)) return next();
+    if (OPEN.has(ctx.path)) {
+      await next();
+      return;
+    }
     try {
       ctx.state.principal = await auth.authenticate(ctx.get('Authorization') || undefined);
     } catch (e) {
       ctx.set('WWW-Authenticate', 'Bearer realm="tasker"');
       throw e;
     }
-    return next();
+    await next();
   };
 }

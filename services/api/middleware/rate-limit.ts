@@ -8,11 +8,12 @@ import type { Principal } from '../domain/authenticator';
 export function rateLimit(db: Db, ratePerSecond: number, burst: number): Middleware {
   return async (ctx, next) => {
     const principal = ctx.state.principal as Principal | undefined;
-    if (ratePerSecond <= 0 || !principal) return next();
-    const waitMs = await takeToken(db, principal.clientId, ratePerSecond, Math.max(1, burst || Math.ceil(ratePerSecond * 2)));
-    if (waitMs > 0) {
-      throw new TooManyRequestsError('rate_limited', `rate limit of ${ratePerSecond} requests/s exceeded`, Math.max(1, Math.ceil(waitMs / 1000)));
+    if (ratePerSecond > 0 && principal) {
+      const waitMs = await takeToken(db, principal.clientId, ratePerSecond, Math.max(1, burst || Math.ceil(ratePerSecond * 2)));
+      if (waitMs > 0) {
+        throw new TooManyRequestsError('rate_limited', `rate limit of ${ratePerSecond} requests/s exceeded`, Math.max(1, Math.ceil(waitMs / 1000)));
+      }
     }
-    return next();
+    await next();
   };
 }
