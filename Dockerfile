@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image, three entry points (DESIGN.md "Deployment"):
-#   API      node dist/services/api/main.js      (the default CMD)
-#   worker   node dist/services/worker/main.js
-#   migrate  node dist/services/migrate/main.js
-# The chart, docker-compose.yml and the Tiltfile pass the script as the container's args.
+#   API      node --import ./dist/services/core/telemetry/bootstrap.js dist/services/api/main.js (default CMD)
+#   worker   node --import ./dist/services/core/telemetry/bootstrap.js dist/services/worker/main.js
+#   migrate  node --import ./dist/services/core/telemetry/bootstrap.js dist/services/migrate/main.js
+# The chart, docker-compose.yml and the Tiltfile pass the script as the container's args and keep
+# the image's ENTRYPOINT, so the `dev` stage below can run the same args under `node --watch`.
+# The last stage (runtime) is the default build target.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- all dependencies, from the lockfile only ---------------------------------------------------
@@ -18,6 +20,18 @@ COPY tsconfig.json tsconfig.build.json knexfile.ts ./
 COPY migrations ./migrations
 COPY services ./services
 RUN npm run build
+
+# --- development image for `tilt up` (target: dev): full toolchain, code owned by the app user so
+# Tilt's live update can sync sources and rebuild in place; `node --watch` restarts on new output.
+FROM deps AS dev
+RUN chown 1000:1000 /app
+COPY --chown=1000:1000 tsconfig.json tsconfig.build.json knexfile.ts ./
+COPY --chown=1000:1000 migrations ./migrations
+COPY --chown=1000:1000 services ./services
+USER 1000:1000
+RUN npm run build
+ENTRYPOINT ["node", "--watch"]
+CMD ["--import", "./dist/services/core/telemetry/bootstrap.js", "dist/services/api/main.js"]
 
 # --- production dependencies only (no TypeScript, no eslint in the final image) -----------------
 FROM ${NODE_IMAGE} AS prod-deps
@@ -43,4 +57,5 @@ EXPOSE 8000 8001
 # receive signals, and the processes spawn no children that would need reaping.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node"]
-CMD ["dist/services/api/main.js"]
+# The OpenTelemetry bootstrap must load before the app (node --import), in every entry point.
+CMD ["--import", "./dist/services/core/telemetry/bootstrap.js", "dist/services/api/main.js"]

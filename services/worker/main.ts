@@ -71,7 +71,9 @@ async function main(): Promise<void> {
         republishAfterMs: config.SWEEP_REPUBLISH_AFTER_MS,
       },
       logger,
-      (n) => metrics.sweeperRepublished.inc(n),
+      (rows) => {
+        for (const r of rows) metrics.sweeperRepublished.inc({ reason: r.reason });
+      },
     ),
     logger,
   );

@@ -53,7 +53,8 @@ export function createWorkerMetrics(m: MetricsRegistry) {
     }),
     sweeperRepublished: new client.Counter({
       name: 'tasker_sweeper_republished_total',
-      help: 'Pending tasks published by the outbox sweeper (unconfirmed publishes, due retries, recovered leases).',
+      help: 'Tasks published by the outbox sweeper, by reason: retry (a retry or recovered lease became due), unconfirmed (a new task whose publish was never confirmed), stale (pending long after its publish).',
+      labelNames: ['reason'] as const,
       registers,
     }),
     leaseTakeovers: new client.Counter({

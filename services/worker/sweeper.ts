@@ -7,33 +7,34 @@ import type { Publisher } from '../core/amqp/publisher';
 import { contextFrom } from '../core/telemetry/tracing';
 import type { Db } from '../core/db/database';
 import type { Logger } from '../core/log/logger';
-import { sweepUnpublished, type SweepOptions } from './data-access/outbox';
+import { sweepUnpublished, type OutboxRow, type SweepOptions } from './data-access/outbox';
 
 export function createSweep(
   db: Db,
   publisher: Publisher,
   opts: SweepOptions,
   logger: Logger,
-  onRepublished: (n: number) => void = () => undefined,
+  onRepublished: (rows: OutboxRow[]) => void = () => undefined,
 ): () => Promise<void> {
   const log = logger.child({ module: 'sweeper' });
   return async () => {
     if (!publisher.isReady()) return; // nothing to do until the broker is back
-    let total = 0;
+    const published: OutboxRow[] = [];
     for (;;) {
-      const n = await sweepUnpublished(db, opts, async (rows) => {
+      const batch = await sweepUnpublished(db, opts, async (rows) => {
         // Each publish joins the trace its task was created under.
         const results = await Promise.allSettled(
           rows.map((r) => publishTask(publisher, r, { parent: contextFrom(r.trace_context), republished: true })),
         );
-        return rows.filter((_, i) => results[i]?.status === 'fulfilled').map((r) => r.id);
+        return rows.filter((_, i) => results[i]?.status === 'fulfilled');
       });
-      total += n;
-      if (n < opts.limit) break;
+      published.push(...batch);
+      if (batch.length < opts.limit) break;
     }
-    if (total > 0) {
-      onRepublished(total);
-      log.info({ republished: total }, 'sweeper published unconfirmed tasks');
+    if (published.length > 0) {
+      onRepublished(published);
+      const by = (reason: OutboxRow['reason']) => published.filter((r) => r.reason === reason).length;
+      log.info({ retry: by('retry'), unconfirmed: by('unconfirmed'), stale: by('stale') }, 'sweeper published due tasks');
     }
   };
 }

@@ -132,6 +132,33 @@ the RabbitMQ operator's Secret has no ready-made amqp:// URL.
 {{- end }}
 {{- end }}
 
+{{/*
+Optional secret settings of the API: the management URL (unacknowledged-messages gauge) and the JWT
+secret. From an existingSecret they are `optional`, so a Secret without those keys still works.
+*/}}
+{{- define "tasker.apiSecretEnv" -}}
+{{- $c := .Values.credentials }}
+{{- $secret := include "tasker.secretName" . }}
+{{- if .Values.rabbitmqCluster.enabled }}
+- name: RABBITMQ_MANAGEMENT_URL
+  value: {{ printf "http://$(TASKER_RABBITMQ_USERNAME):$(TASKER_RABBITMQ_PASSWORD)@%s.%s.svc:15672/" (include "tasker.rabbitmqClusterName" .) .Release.Namespace | quote }}
+{{- else if or $c.existingSecret $c.rabbitmqManagementUrl }}
+- name: RABBITMQ_MANAGEMENT_URL
+  valueFrom:
+    secretKeyRef: {name: {{ $secret }}, key: {{ $c.keys.rabbitmqManagementUrl }}, optional: {{ not $c.rabbitmqManagementUrl }}}
+{{- end }}
+{{- if or $c.existingSecret $c.authJwtSecret }}
+- name: AUTH_JWT_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ $secret }}, key: {{ $c.keys.authJwtSecret }}, optional: {{ not $c.authJwtSecret }}}
+{{- end }}
+{{- end }}
+
+{{/* The node arguments of an entry point: the OpenTelemetry bootstrap is --import-ed first. */}}
+{{- define "tasker.nodeArgs" -}}
+[--import, /app/dist/services/core/telemetry/bootstrap.js, /app/dist/services/{{ . }}/main.js]
+{{- end }}
+
 {{/* OTEL_* variables for one component; call with (dict "root" $ "service" "tasker-api"). */}}
 {{- define "tasker.otelEnv" -}}
 {{- $o := .root.Values.otel }}
