@@ -117,6 +117,7 @@ async function main(): Promise<void> {
       'signal received; stopping consumption and draining in-flight tasks',
     );
     await consumer.stop(config.DRAIN_TIMEOUT_MS);
+    runner.stop();
     await Promise.all([sweeper.stop(), reaper.stop(), cancels.stop()]);
     await broker.stop();
     await admin.close(1_000);

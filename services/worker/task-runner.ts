@@ -19,6 +19,7 @@ import type { TaskStore } from './data-access/task-store';
 import { AbortReason, PermanentError, RetryLaterError, type RegisteredType } from './handler';
 import type { WorkerMetrics } from './metrics';
 import { backoffDelay, type BackoffPolicy } from './retry-policy';
+import { createBatcher } from '../core/db/batcher';
 
 export interface RunnerOptions {
   store: TaskStore;
@@ -52,6 +53,8 @@ export interface TaskRunner {
   abortAll(): void;
   /** Aborts the handler of a task cancelled through the API, if it runs here. */
   cancel(taskId: string): void;
+  /** Stops the shared heartbeat (after the drain). */
+  stop(): void;
 }
 
 interface AttemptResult {
@@ -62,13 +65,58 @@ interface AttemptResult {
 }
 
 export function createTaskRunner(o: RunnerOptions): TaskRunner {
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, { ac: AbortController; token: string }>();
   const m = o.metrics;
 
-  async function claimWithRetry(msg: TaskMessage, token: string, d: DeliveryControl): Promise<Task | null | 'stopped'> {
+  // Claims and completions of concurrently delivered tasks share statements (group commit): one
+  // UPDATE claims every message that arrived while the previous claim ran.
+  const claims = createBatcher<string, { task: Task; token: string } | null>({
+    spanName: 'tasks claim batch',
+    maxBatch: 500,
+    maxConcurrent: 2,
+    async run(ids) {
+      const token = randomUUID(); // fences this batch's leases; unique per claim statement
+      const rows = new Map((await o.store.claimMany([...new Set(ids)], token, o.leaseMs, o.workerId)).map((t) => [t.id, t]));
+      // A duplicate message in the same batch must not claim the task twice.
+      return ids.map((id) => {
+        const task = rows.get(id);
+        rows.delete(id);
+        return task ? { task, token } : null;
+      });
+    },
+  });
+  const completions = createBatcher<{ id: string; token: string; result: unknown }, boolean>({
+    spanName: 'tasks complete batch',
+    maxBatch: 500,
+    maxConcurrent: 2,
+    async run(items) {
+      const ours = await o.store.completeMany(items);
+      return items.map((i) => ours.has(i.id));
+    },
+  });
+
+  // One heartbeat statement extends every lease this worker holds.
+  let beating = false;
+  const heartbeat = setInterval(() => {
+    if (beating || running.size === 0) return;
+    beating = true;
+    const leases = [...running].map(([id, r]) => ({ id, token: r.token }));
+    o.store
+      .heartbeatMany(leases, o.leaseMs)
+      .then(
+        (ours) => {
+          for (const l of leases) if (!ours.has(l.id)) running.get(l.id)?.ac.abort(new AbortReason('lease_lost'));
+        },
+        (err: unknown) => o.logger.warn({ err, leases: leases.length }, 'heartbeat failed; leases may expire'),
+      )
+      .finally(() => (beating = false));
+  }, o.heartbeatMs);
+  heartbeat.unref();
+
+  async function claimWithRetry(msg: TaskMessage, d: DeliveryControl): Promise<{ task: Task; token: string } | null | 'stopped'> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await o.store.claim(msg.task_id, token, o.leaseMs, o.workerId);
+        return await claims.submit(msg.task_id);
       } catch (e) {
         if (!isDatabaseUnavailable(e)) throw e;
         if (d.isStopping()) return 'stopped';
@@ -112,7 +160,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     const log = o.logger.child({ task_id: task.id, task_type: task.type, attempt: task.attempts });
     const registered = o.registry.get(task.type);
     const ac = new AbortController();
-    running.set(task.id, ac);
+    running.set(task.id, { ac, token });
     m?.inFlight.inc({ type: task.type });
     m?.queueWaitSeconds.observe({
       labels: { type: task.type },
@@ -121,14 +169,6 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     });
     const startedAt = performance.now();
 
-    const heartbeat = setInterval(() => {
-      o.store.heartbeat(task.id, token, o.leaseMs).then(
-        (ours) => {
-          if (!ours) ac.abort(new AbortReason('lease_lost'));
-        },
-        (err: unknown) => log.warn({ err }, 'heartbeat failed; lease may expire'),
-      );
-    }, o.heartbeatMs);
     const timeout = setTimeout(() => ac.abort(new AbortReason('timeout')), task.timeoutMs);
 
     log.info('task started');
@@ -158,7 +198,11 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
         ]),
       );
       if (ac.signal.aborted) throw toError(ac.signal.reason); // aborted while the handler was finishing
-      const ok = await persist('completion', () => o.store.complete(task.id, token, value, effects), log);
+      const ok = await persist(
+        'completion',
+        () => (effects.length > 0 ? o.store.complete(task.id, token, value, effects) : completions.submit({ id: task.id, token, result: value })),
+        log,
+      );
       if (ok === true) {
         log.info({ duration_ms: Math.round(performance.now() - startedAt) }, 'task done');
         result = { outcome: 'done', terminal: true };
@@ -169,7 +213,6 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     } catch (e: unknown) {
       result = await handleFailure(task, token, ac, toError(e), log, registered?.definition.backoff ?? o.backoff);
     } finally {
-      clearInterval(heartbeat);
       clearTimeout(timeout);
       running.delete(task.id);
       m?.inFlight.dec({ type: task.type });
@@ -232,17 +275,20 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
 
   return {
     abortAll() {
-      for (const ac of running.values()) ac.abort(new AbortReason('shutdown'));
+      for (const r of running.values()) r.ac.abort(new AbortReason('shutdown'));
     },
 
     cancel(taskId) {
-      running.get(taskId)?.abort(new AbortReason('cancelled'));
+      running.get(taskId)?.ac.abort(new AbortReason('cancelled'));
+    },
+
+    stop() {
+      clearInterval(heartbeat);
     },
 
     async run(msg, d, meta) {
       const messageContext = contextFrom(meta.headers);
-      const token = randomUUID();
-      const claimed = await context.with(messageContext, () => claimWithRetry(msg, token, d));
+      const claimed = await context.with(messageContext, () => claimWithRetry(msg, d));
       if (claimed === 'stopped') return 'skipped'; // unacked: redelivered after the channel closes
       if (claimed === null) {
         // Already claimed, finished, cancelled or not yet due: this message is a duplicate.
@@ -251,7 +297,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
         return 'skipped';
       }
       d.ack();
-      const task = claimed;
+      const { task, token } = claimed;
       const publishSpan = trace.getSpanContext(messageContext);
       return inSpan(
         `process ${meta.queue}`,

@@ -1,5 +1,6 @@
 /** The API's queries on `tasks` and `idempotency_keys`. */
 import type { Db } from '../../core/db/database';
+import { createBatcher } from '../../core/db/batcher';
 import { toTask, type TaskRow } from '../../core/db/task-row';
 import type { FailureReason, Task, TaskStatus } from '../../core/tasks/task';
 
@@ -67,6 +68,32 @@ export interface TaskRepository {
 }
 
 export function createTaskRepository(db: Db): TaskRepository {
+  // Concurrent submissions share one multi-row INSERT (group commit): every caller still gets its
+  // 202 only after the statement holding its row has committed.
+  const inserts = createBatcher<NewTask, Task>({
+    spanName: 'tasks insert batch',
+    maxBatch: 500,
+    maxConcurrent: 4,
+    async run(batch) {
+      const r = await db.raw<{ rows: TaskRow[] }>(
+        `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id)
+         SELECT * FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[], ?::jsonb[], ?::text[])
+         RETURNING *`,
+        [
+          batch.map((t) => t.id),
+          batch.map((t) => t.type),
+          batch.map((t) => JSON.stringify(t.payload)),
+          batch.map((t) => t.maxAttempts),
+          batch.map((t) => t.timeoutMs),
+          batch.map((t) => JSON.stringify(t.traceContext)),
+          batch.map((t) => t.clientId),
+        ],
+      );
+      const byId = new Map(r.rows.map((row) => [row.id, toTask(row)]));
+      return batch.map((t) => byId.get(t.id)!);
+    },
+  });
+
   async function insertRow(q: Db, t: NewTask): Promise<Task> {
     const r = await q.raw<{ rows: TaskRow[] }>(
       `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id)
@@ -78,7 +105,7 @@ export function createTaskRepository(db: Db): TaskRepository {
 
   return {
     async insert(t, idem) {
-      if (!idem) return { kind: 'created', task: await insertRow(db, t) };
+      if (!idem) return { kind: 'created', task: await inserts.submit(t) };
       return db.transaction(async (trx) => {
         // A concurrent request with the same key blocks on the primary key until this commits,
         // then sees the row: exactly one task per key. An expired key is taken over.

@@ -10,10 +10,15 @@ import type { Task, TaskError } from '../../core/tasks/task';
 export type FailOutcome = 'retried' | 'failed' | 'lease_lost';
 
 export interface TaskStore {
-  /** pending + due → processing with a fresh lease; null if someone else has it or it is not due. */
-  claim(id: string, token: string, leaseMs: number, workerId: string): Promise<Task | null>;
-  /** Extends the lease; false when the lease is no longer ours. */
-  heartbeat(id: string, token: string, leaseMs: number): Promise<boolean>;
+  /**
+   * pending + due → processing with a fresh lease, for many tasks in one statement. Returns the
+   * rows claimed; a task missing from the result is someone else's, finished, or not yet due.
+   */
+  claimMany(ids: string[], token: string, leaseMs: number, workerId: string): Promise<Task[]>;
+  /** Extends the leases; returns the ids whose lease is still ours. */
+  heartbeatMany(leases: { id: string; token: string }[], leaseMs: number): Promise<Set<string>>;
+  /** Fenced completion of many tasks without effects; returns the ids that were still ours. */
+  completeMany(items: { id: string; token: string; result: unknown }[]): Promise<Set<string>>;
   /** Fenced completion; `effects` run in the same transaction and commit only with it. */
   complete(id: string, token: string, result: unknown, effects?: ((trx: Db) => Promise<void>)[]): Promise<boolean>;
   /** The current status (to tell a cancellation from a takeover after a lost lease). */
@@ -28,26 +33,42 @@ export interface TaskStore {
 
 export function createTaskStore(db: Db): TaskStore {
   return {
-    async claim(id, token, leaseMs, workerId) {
+    async claimMany(ids, token, leaseMs, workerId) {
       const r = await db.raw<{ rows: TaskRow[] }>(
         `UPDATE tasks
             SET status = 'processing', attempts = attempts + 1, lease_token = ?,
                 lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
                 started_at = coalesce(started_at, now()), updated_at = now()
-          WHERE id = ? AND status = 'pending' AND run_after <= now()
+          WHERE id = ANY(?::uuid[]) AND status = 'pending' AND run_after <= now()
         RETURNING *`,
-        [token, leaseMs, workerId, id],
+        [token, leaseMs, workerId, ids],
       );
-      return r.rows[0] ? toTask(r.rows[0]) : null;
+      return r.rows.map(toTask);
     },
 
-    async heartbeat(id, token, leaseMs) {
-      const r = await db.raw<{ rowCount: number }>(
-        `UPDATE tasks SET lease_expires_at = now() + ? * interval '1 millisecond'
-          WHERE id = ? AND lease_token = ? AND status = 'processing'`,
-        [leaseMs, id, token],
+    async heartbeatMany(leases, leaseMs) {
+      if (leases.length === 0) return new Set();
+      const r = await db.raw<{ rows: { id: string }[] }>(
+        `UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
+           FROM unnest(?::uuid[], ?::uuid[]) AS l(id, token)
+          WHERE t.id = l.id AND t.lease_token = l.token AND t.status = 'processing'
+        RETURNING t.id`,
+        [leaseMs, leases.map((l) => l.id), leases.map((l) => l.token)],
       );
-      return r.rowCount === 1;
+      return new Set(r.rows.map((x) => x.id));
+    },
+
+    async completeMany(items) {
+      const r = await db.raw<{ rows: { id: string }[] }>(
+        `UPDATE tasks t
+            SET status = 'done', result = c.result, lease_token = NULL, lease_expires_at = NULL,
+                locked_by = NULL, finished_at = now(), updated_at = now()
+           FROM unnest(?::uuid[], ?::uuid[], ?::jsonb[]) AS c(id, token, result)
+          WHERE t.id = c.id AND t.lease_token = c.token AND t.status = 'processing'
+        RETURNING t.id`,
+        [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => JSON.stringify(i.result ?? null))],
+      );
+      return new Set(r.rows.map((x) => x.id));
     },
 
     async complete(id, token, result, effects = []) {
