@@ -103,6 +103,8 @@ async function main(): Promise<void> {
       keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
     },
   );
+  // Open a pooled connection now, so the first task does not pay for it.
+  await db.raw('SELECT 1').catch((err: unknown) => logger.warn({ err }, 'database not reachable yet; claims will retry'));
   await consumer.start();
   await broker.start();
   cancels.start();
