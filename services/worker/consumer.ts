@@ -7,7 +7,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Broker } from '../core/amqp/broker';
 import type { QueueSpec } from '../core/amqp/topology';
 import type { Logger } from '../core/log/logger';
-import { parseTaskMessage } from '../core/tasks/task';
+import { parseTaskMessage, type TaskMessage } from '../core/tasks/task';
 import type { RunOutcome, TaskRunner } from './task-runner';
 
 export interface Consumer {
@@ -33,6 +33,13 @@ export function createConsumer(o: ConsumerOptions): Consumer {
   let tags: string[] = [];
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
+  /**
+   * Messages delivered while every slot is busy. Prefetch alone cannot bound concurrency here: a
+   * message is acked as soon as its task is claimed, which frees its prefetch slot while the task
+   * still runs. Waiting messages stay unacked, so prefetch bounds this list to `concurrency`, and a
+   * channel close during the drain hands them back to the broker.
+   */
+  const waiting: { ch: Channel; msg: ConsumeMessage }[] = [];
 
   function onMessage(ch: Channel, msg: ConsumeMessage | null): void {
     if (msg === null) {
@@ -45,6 +52,23 @@ export function createConsumer(o: ConsumerOptions): Consumer {
       ch.nack(msg, false, false);
       return;
     }
+    if (stopping) return; // unacked: requeued when the channel closes
+    if (inFlight.size >= o.concurrency) {
+      waiting.push({ ch, msg });
+      return;
+    }
+    start(ch, msg, parsed);
+  }
+
+  function startWaiting(): void {
+    while (!stopping && inFlight.size < o.concurrency && waiting.length > 0) {
+      const { ch, msg } = waiting.shift()!;
+      if (ch !== channel) continue; // its channel closed: the broker already requeued it
+      start(ch, msg, parseTaskMessage(msg.content)!);
+    }
+  }
+
+  function start(ch: Channel, msg: ConsumeMessage, parsed: TaskMessage): void {
     // Channel-bound ack: if the channel died meanwhile, the broker has already requeued the message.
     const safe = (fn: () => void) => {
       try {
@@ -61,7 +85,10 @@ export function createConsumer(o: ConsumerOptions): Consumer {
       }, { queue: queueOf(msg), headers: msg.properties.headers })
       .then((outcome) => o.onOutcome?.(outcome))
       .catch((err: unknown) => log.error({ err, task_id: parsed.task_id }, 'task runner failed unexpectedly'))
-      .finally(() => inFlight.delete(p));
+      .finally(() => {
+        inFlight.delete(p);
+        startWaiting();
+      });
     inFlight.add(p);
   }
 
@@ -113,6 +140,7 @@ export function createConsumer(o: ConsumerOptions): Consumer {
         o.runner.abortAll();
         await Promise.all([...inFlight]);
       }
+      waiting.length = 0; // never started, never acked: the channel close requeues them
       if (ch) await ch.close().catch(() => undefined);
       channel = null;
     },

@@ -31,9 +31,12 @@ test('scenario 2: SIGKILL a worker 5 times under 2000 tasks', async (t) => {
   const respawning = new Map<string, Promise<void>>();
   let lastKillAt = 0;
   const killTimes: number[] = [];
+  const respawnErrors: string[] = [];
   for (let k = 0; k < KILLS; k++) {
     await sleep(700 + Math.random() * 1_300);
     // a random worker that is up (not still respawning from an earlier kill)
+    // (if all are respawning, wait for one to come back first)
+    if (c.workers().every((w) => respawning.has(w.name))) await Promise.race(respawning.values());
     const ws = c.workers().filter((w) => !respawning.has(w.name));
     const victim = ws[Math.floor(Math.random() * ws.length)]!;
     const own = victim.p.logs;
@@ -43,7 +46,13 @@ test('scenario 2: SIGKILL a worker 5 times under 2000 tasks', async (t) => {
     const code = await c.kill(victim, 'SIGKILL');
     assert.equal(code, 'signal:SIGKILL');
     kills.push({ at: round((performance.now() - t0) / 1000), worker: victim.name, inFlight });
-    const p = c.respawn(victim).finally(() => respawning.delete(victim.name));
+    const p = c.respawn(victim).then(
+      () => void respawning.delete(victim.name),
+      (e: unknown) => {
+        respawning.delete(victim.name);
+        respawnErrors.push(String(e));
+      },
+    );
     respawning.set(victim.name, p);
   }
   await Promise.all(respawning.values());
@@ -68,6 +77,7 @@ test('scenario 2: SIGKILL a worker 5 times under 2000 tasks', async (t) => {
     since: lastKillAt,
     extra: {
       kills,
+      respawnErrors,
       tasksWithCrashedAttempt: crashed.rows.length,
       killToTerminalSecondsP50: pct(perTaskRecovery, 50),
       killToTerminalSecondsMax: pct(perTaskRecovery, 100),
@@ -77,6 +87,7 @@ test('scenario 2: SIGKILL a worker 5 times under 2000 tasks', async (t) => {
   });
   publish(t, r);
   assert.equal(kills.length, KILLS);
+  assert.deepEqual(respawnErrors, [], 'every killed worker came back');
   assert.equal(r.nonTerminal, 0, 'no task non-terminal 60 s after the last kill');
   assertNoLossNoDuplicateEffect(r);
   assert.equal(r.duplicateExecutions, 0, 'every re-execution is explained by a recorded crashed/failed attempt');
