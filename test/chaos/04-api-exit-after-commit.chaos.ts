@@ -55,7 +55,7 @@ test('scenario 4: API killed between commit and publish', async (t) => {
       committedRows: committed.rows.length,
       commitToDoneSecondsP50: pct(lat.rows.map((x) => Number(x.s)), 50),
       commitToDoneSecondsMax: pct(lat.rows.map((x) => Number(x.s)), 100),
-      sweeperPublished: c.logs().filter((l) => l.msg === 'sweeper published unconfirmed tasks').reduce((n, l) => n + Number(l.republished ?? 0), 0),
+      sweeperPublished: c.logs().filter((l) => l.msg === 'sweeper published due tasks').reduce((n, l) => n + Number(l.unconfirmed ?? 0), 0),
       durationSeconds: round((performance.now() - t0) / 1000),
     },
   });
