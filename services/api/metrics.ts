@@ -1,12 +1,13 @@
 /** The API's metrics: HTTP latency by route template, submissions, replays, and queue state. */
 import type { MetricsRegistry } from '../core/metrics/registry';
-import { client } from '../core/metrics/registry';
+import { client, createCommonMetrics } from '../core/metrics/registry';
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 export function createApiMetrics(m: MetricsRegistry) {
   const registers = [m.registry];
   return {
+    ...createCommonMetrics(m),
     httpDuration: new client.Histogram({
       name: 'tasker_http_request_duration_seconds',
       help: 'HTTP request duration by method, route template and status class.',
@@ -23,11 +24,6 @@ export function createApiMetrics(m: MetricsRegistry) {
     replays: new client.Counter({
       name: 'tasker_idempotent_replays_total',
       help: 'POST /tasks answered from an earlier request with the same Idempotency-Key.',
-      registers,
-    }),
-    brokerReconnects: new client.Counter({
-      name: 'tasker_broker_reconnects_total',
-      help: 'Broker connections re-established after a loss.',
       registers,
     }),
     queueReady: new client.Gauge({

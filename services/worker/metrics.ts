@@ -1,6 +1,6 @@
 /** The worker's metrics: outcomes, wait/run/end-to-end latency, in-flight, recovery activity. */
 import type { MetricsRegistry } from '../core/metrics/registry';
-import { client } from '../core/metrics/registry';
+import { client, createCommonMetrics } from '../core/metrics/registry';
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
@@ -9,6 +9,7 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export function createWorkerMetrics(m: MetricsRegistry) {
   const registers = [m.registry];
   return {
+    ...createCommonMetrics(m),
     finished: new client.Counter({
       name: 'tasker_tasks_finished_total',
       help:
@@ -44,11 +45,6 @@ export function createWorkerMetrics(m: MetricsRegistry) {
       name: 'tasker_tasks_in_flight',
       help: 'Tasks claimed and running in this worker, by type.',
       labelNames: ['type'] as const,
-      registers,
-    }),
-    brokerReconnects: new client.Counter({
-      name: 'tasker_broker_reconnects_total',
-      help: 'Broker connections re-established after a loss.',
       registers,
     }),
     sweeperRepublished: new client.Counter({

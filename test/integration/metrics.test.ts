@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 import { sample } from '../support/prom-text';
+import { submitTask } from '../support/api-client';
 
 describe('metrics', () => {
   let t: TestEnv;
@@ -36,15 +37,7 @@ describe('metrics', () => {
     await t?.cleanup();
   });
 
-  async function submit(type: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await fetch(`${base}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type, payload, ...extra }),
-    });
-    assert.equal(r.status, 202);
-    return ((await r.json()) as { task_id: string }).task_id;
-  }
+  const submit = (type: string, payload: unknown, extra: Record<string, unknown> = {}) => submitTask(base, { type, payload, ...extra });
   const scrape = async (url: string, accept?: string) =>
     (await fetch(`${url}/metrics`, accept ? { headers: { accept } } : {})).text();
   const terminal = (id: string) =>

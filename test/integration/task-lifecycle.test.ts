@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
+import { getTask, submitTask } from '../support/api-client';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 import { closeConnectionsOf, messageCount, publishRaw } from '../support/rabbitmq';
 
@@ -51,16 +52,8 @@ describe('task lifecycle', () => {
     await t?.cleanup();
   });
 
-  async function submit(payload: unknown): Promise<string> {
-    const r = await fetch(`${base}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ payload }),
-    });
-    assert.equal(r.status, 202);
-    return ((await r.json()) as { task_id: string }).task_id;
-  }
-  const get = async (id: string) => (await (await fetch(`${base}/tasks/${id}`)).json()) as TaskView;
+  const submit = (payload: unknown) => submitTask(base, { payload });
+  const get = (id: string) => getTask<TaskView>(base, id);
   const until = (id: string, status: string, timeoutMs = 15_000) =>
     waitFor(`task ${id} ${status}`, async () => {
       const v = await get(id);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
+import { getTask, submitTask } from '../support/api-client';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 
 interface TaskView {
@@ -45,16 +46,8 @@ describe('task operations', () => {
     await t?.cleanup();
   });
 
-  async function submit(type: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await fetch(`${base}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type, payload, ...extra }),
-    });
-    assert.equal(r.status, 202, await r.clone().text());
-    return ((await r.json()) as { task_id: string }).task_id;
-  }
-  const get = async (id: string) => (await (await fetch(`${base}/tasks/${id}`)).json()) as TaskView;
+  const submit = (type: string, payload: unknown, extra: Record<string, unknown> = {}) => submitTask(base, { type, payload, ...extra });
+  const get = (id: string) => getTask<TaskView>(base, id);
   const post = (path: string, body?: unknown) =>
     fetch(`${base}${path}`, {
       method: 'POST',

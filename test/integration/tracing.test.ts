@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
 import { renderSpanTree, startOtlpReceiver, SPAN_KIND, type ReceivedSpan } from '../support/otlp-receiver';
+import { submitTask } from '../support/api-client';
 import { freePort, startReady, startService, type ServiceProcess } from '../support/processes';
 
 describe('tracing and log correlation', () => {
@@ -44,15 +45,7 @@ describe('tracing and log correlation', () => {
     await t?.cleanup();
   });
 
-  async function submit(apiBase: string, payload: unknown): Promise<string> {
-    const r = await fetch(`${apiBase}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ payload }),
-    });
-    assert.equal(r.status, 202);
-    return ((await r.json()) as { task_id: string }).task_id;
-  }
+  const submit = (apiBase: string, payload: unknown) => submitTask(apiBase, { payload });
   const done = (id: string) =>
     waitFor(`task ${id} done`, async () => ((await (await fetch(`${base}/tasks/${id}`)).json()) as { status: string }).status === 'done');
 
@@ -131,7 +124,8 @@ describe('tracing and log correlation', () => {
     const port = await freePort();
     const lonely = startService('api', { ...t.env, PORT: String(port), RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1' });
     procs.push(lonely);
-    await lonely.waitForLog('listening', (l) => l.msg === 'api listening');
+    // It waits up to 5 s for the broker before listening; allow for a slow start on a busy machine.
+    await lonely.waitForLog('listening', (l) => l.msg === 'api listening', 30_000);
     const id = await submit(`http://127.0.0.1:${port}`, { durationMs: 0 });
     await done(id);
     const { traceId, consumers } = await traceOf(id, 1);

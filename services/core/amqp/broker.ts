@@ -84,9 +84,15 @@ export function createBroker(opts: BrokerOptions): Broker {
         current = null;
         if (!stopped) logger.warn({ err: err?.message }, 'broker connection lost; reconnecting with backoff');
       });
-      model.on('connect-failed', (err: Error) =>
-        logger.warn({ err: err.message }, 'broker connection attempt failed; retrying'),
-      );
+      // First failure and every 10th after it: an outage must be visible but not flood the logs.
+      let failedAttempts = 0;
+      model.on('connect', () => (failedAttempts = 0));
+      model.on('connect-failed', (err: Error) => {
+        failedAttempts += 1;
+        if (failedAttempts === 1 || failedAttempts % 10 === 0) {
+          logger.warn({ err: err.message, attempts: failedAttempts }, 'broker connection attempt failed; retrying with backoff');
+        }
+      });
       model.on('reconnect-failed', (err: Error) => logger.error({ err }, 'broker recovery gave up'));
       model.on('error', (err: Error) => logger.warn({ err: err.message }, 'broker connection error'));
       model.on('handler-error', (err: Error, event: string) => logger.error({ err, event }, 'broker listener threw'));

@@ -59,3 +59,14 @@ export function openMetricsToPrometheusText(om: string): string {
 export function traceExemplar(ids: { trace_id: string } | undefined): Record<string, string> | undefined {
   return ids ? { trace_id: ids.trace_id } : undefined;
 }
+
+/** Metrics both processes export. */
+export function createCommonMetrics(m: MetricsRegistry) {
+  return {
+    brokerReconnects: new client.Counter({
+      name: 'tasker_broker_reconnects_total',
+      help: 'Broker connections re-established after a loss.',
+      registers: [m.registry],
+    }),
+  };
+}
