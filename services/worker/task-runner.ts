@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDatabaseUnavailable, type Db } from '../core/db/database';
+import { isTransientDatabaseError, type Db } from '../core/db/database';
 import { toError } from '../core/errors/app-error';
 import type { Logger } from '../core/log/logger';
 import { traceExemplar } from '../core/metrics/registry';
@@ -118,9 +118,9 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
       try {
         return await claims.submit(msg.task_id);
       } catch (e) {
-        if (!isDatabaseUnavailable(e)) throw e;
+        if (!isTransientDatabaseError(e)) throw e;
         if (d.isStopping()) return 'stopped';
-        if (attempt === 1) o.logger.warn({ task_id: msg.task_id, err: e }, 'database unavailable; holding message and retrying claim');
+        if (attempt === 1) o.logger.warn({ task_id: msg.task_id, err: e }, 'claim failed transiently; holding message and retrying');
         await sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)));
       }
     }
@@ -133,7 +133,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
       try {
         return await fn();
       } catch (e) {
-        if (!isDatabaseUnavailable(e) || Date.now() > deadline) {
+        if (!isTransientDatabaseError(e) || Date.now() > deadline) {
           log.error({ err: e }, `could not record ${what}; the lease will expire and the task will be retried`);
           return 'gave_up';
         }
@@ -288,7 +288,16 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
 
     async run(msg, d, meta) {
       const messageContext = contextFrom(meta.headers);
-      const claimed = await context.with(messageContext, () => claimWithRetry(msg, d));
+      let claimed: Awaited<ReturnType<typeof claimWithRetry>>;
+      try {
+        claimed = await context.with(messageContext, () => claimWithRetry(msg, d));
+      } catch (err) {
+        // Not transient (a bug or a schema problem): dead-letter the message rather than hold its
+        // prefetch slot forever; the row stays pending and the sweeper publishes it again later.
+        o.logger.error({ task_id: msg.task_id, err }, 'claim failed; message dead-lettered');
+        d.reject();
+        return 'skipped';
+      }
       if (claimed === 'stopped') return 'skipped'; // unacked: redelivered after the channel closes
       if (claimed === null) {
         // Already claimed, finished, cancelled or not yet due: this message is a duplicate.

@@ -64,14 +64,27 @@ export function startService(name: 'api' | 'worker', env: Record<string, string>
   };
 }
 
-/** Starts a service and waits until its /ready answers 200. */
+/**
+ * Starts a service and waits until its /ready answers 200. A service that does not get ready is
+ * killed, so a failed start cannot leave a child process that keeps the test file from ending.
+ */
 export async function startReady(name: 'api' | 'worker', env: Record<string, string>, port: number): Promise<ServiceProcess> {
   const p = startService(name, env);
-  await waitFor(`${name} ready on :${port}`, async () => {
-    if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}`);
-    const r = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null);
-    return r?.status === 200;
-  }, 20_000, 100);
+  try {
+    await waitFor(
+      `${name} ready on :${port}`,
+      async () => {
+        if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}`);
+        const r = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => null);
+        return r?.status === 200;
+      },
+      60_000,
+      100,
+    );
+  } catch (e) {
+    await p.stop('SIGKILL');
+    throw new Error(`${name} did not get ready; last log lines: ${JSON.stringify(p.logs.slice(-5))}`, { cause: e });
+  }
   return p;
 }
 

@@ -33,6 +33,12 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   );
 }
 
+/** Deadlocks and serialization failures: the statement did nothing and may simply be run again. */
+export function isTransientDatabaseError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001' || isDatabaseUnavailable(e);
+}
+
 /** The newest migration this build ships; the schema must be at least this version. */
 export function requiredSchemaVersion(dir = MIGRATIONS_DIR): string {
   const versions = fs

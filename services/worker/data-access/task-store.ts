@@ -33,15 +33,21 @@ export interface TaskStore {
 
 export function createTaskStore(db: Db): TaskStore {
   return {
+    // Multi-row updates lock their rows in id order first (ORDER BY id FOR UPDATE): two statements
+    // that lock overlapping sets in the same order wait for each other instead of deadlocking.
     async claimMany(ids, token, leaseMs, workerId) {
       const r = await db.raw<{ rows: TaskRow[] }>(
-        `UPDATE tasks
-            SET status = 'processing', attempts = attempts + 1, lease_token = ?,
+        `WITH due AS (
+           SELECT id FROM tasks WHERE id = ANY(?::uuid[]) AND status = 'pending' AND run_after <= now()
+            ORDER BY id FOR UPDATE
+         )
+         UPDATE tasks t
+            SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
                 lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
-                started_at = coalesce(started_at, now()), updated_at = now()
-          WHERE id = ANY(?::uuid[]) AND status = 'pending' AND run_after <= now()
-        RETURNING *`,
-        [token, leaseMs, workerId, ids],
+                started_at = coalesce(t.started_at, now()), updated_at = now()
+           FROM due WHERE t.id = due.id AND t.status = 'pending' AND t.run_after <= now()
+        RETURNING t.*`,
+        [ids, token, leaseMs, workerId],
       );
       return r.rows.map(toTask);
     },
@@ -49,22 +55,30 @@ export function createTaskStore(db: Db): TaskStore {
     async heartbeatMany(leases, leaseMs) {
       if (leases.length === 0) return new Set();
       const r = await db.raw<{ rows: { id: string }[] }>(
-        `UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
-           FROM unnest(?::uuid[], ?::uuid[]) AS l(id, token)
-          WHERE t.id = l.id AND t.lease_token = l.token AND t.status = 'processing'
+        `WITH mine AS (
+           SELECT t.id FROM tasks t JOIN unnest(?::uuid[], ?::uuid[]) AS l(id, token) ON t.id = l.id AND t.lease_token = l.token
+            WHERE t.status = 'processing' ORDER BY t.id FOR UPDATE OF t
+         )
+         UPDATE tasks t SET lease_expires_at = now() + ? * interval '1 millisecond'
+           FROM mine WHERE t.id = mine.id
         RETURNING t.id`,
-        [leaseMs, leases.map((l) => l.id), leases.map((l) => l.token)],
+        [leases.map((l) => l.id), leases.map((l) => l.token), leaseMs],
       );
       return new Set(r.rows.map((x) => x.id));
     },
 
     async completeMany(items) {
       const r = await db.raw<{ rows: { id: string }[] }>(
-        `UPDATE tasks t
+        `WITH c AS (SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::jsonb[]) AS c(id, token, result)),
+              mine AS (
+                SELECT t.id FROM tasks t JOIN c ON t.id = c.id AND t.lease_token = c.token
+                 WHERE t.status = 'processing' ORDER BY t.id FOR UPDATE OF t
+              )
+         UPDATE tasks t
             SET status = 'done', result = c.result, lease_token = NULL, lease_expires_at = NULL,
                 locked_by = NULL, finished_at = now(), updated_at = now()
-           FROM unnest(?::uuid[], ?::uuid[], ?::jsonb[]) AS c(id, token, result)
-          WHERE t.id = c.id AND t.lease_token = c.token AND t.status = 'processing'
+           FROM mine JOIN c USING (id)
+          WHERE t.id = mine.id
         RETURNING t.id`,
         [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => JSON.stringify(i.result ?? null))],
       );
