@@ -8,7 +8,7 @@ import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
 import { knexConfig } from '../../knexfile';
 import { loadConfig, type Config } from '../../services/core/config/config';
-import { buildTopology } from '../../services/core/amqp/topology';
+import { buildTopology, deleteTopology } from '../../services/core/amqp/topology';
 import { taskTypes } from '../../services/core/tasks/task-types';
 
 export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -73,7 +73,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     db,
     async cleanup() {
       await db.destroy();
-      await deleteTopology(prefix);
+      await removeTopology(prefix);
       const a = new Client({ connectionString: ADMIN_DATABASE_URL });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -82,23 +82,10 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   };
 }
 
-async function deleteTopology(prefix: string): Promise<void> {
-  const t = buildTopology(prefix, taskTypes(true), 1);
+async function removeTopology(prefix: string): Promise<void> {
   const c = await amqp.connect(RABBITMQ_URL);
   try {
-    // A failed delete closes the channel, so each one gets its own.
-    for (const q of [...t.queues.map((x) => x.name), t.deadLetterQueue]) {
-      const ch = await c.createChannel();
-      ch.on('error', () => undefined);
-      await ch.deleteQueue(q).catch(() => undefined);
-      await ch.close().catch(() => undefined);
-    }
-    for (const x of [t.exchange, t.deadLetterExchange]) {
-      const ch = await c.createChannel();
-      ch.on('error', () => undefined);
-      await ch.deleteExchange(x).catch(() => undefined);
-      await ch.close().catch(() => undefined);
-    }
+    await deleteTopology(c, buildTopology(prefix, taskTypes(true), 1));
   } finally {
     await c.close();
   }

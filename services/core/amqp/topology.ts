@@ -3,7 +3,7 @@
  * One direct exchange routes by task type to one durable quorum queue per queue group; a
  * dead-letter exchange catches messages that exceed the delivery limit or cannot be parsed.
  */
-import type { Channel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import type { TaskTypeDefinition } from '../tasks/task-types';
 
 export interface QueueSpec {
@@ -59,4 +59,16 @@ export async function assertTopology(ch: Channel, t: Topology): Promise<void> {
     });
     for (const type of q.types) await ch.bindQueue(q.name, t.exchange, type);
   }
+}
+
+/** Deletes a topology (test and benchmark clean-up); each delete gets its own channel, since a failed one closes it. */
+export async function deleteTopology(conn: ChannelModel, t: Topology, extraQueues: string[] = []): Promise<void> {
+  const attempt = async (fn: (ch: Channel) => Promise<unknown>) => {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    await fn(ch).catch(() => undefined);
+    await ch.close().catch(() => undefined);
+  };
+  for (const q of [...t.queues.map((x) => x.name), t.deadLetterQueue, ...extraQueues]) await attempt((ch) => ch.deleteQueue(q));
+  for (const x of [t.exchange, t.deadLetterExchange]) await attempt((ch) => ch.deleteExchange(x));
 }

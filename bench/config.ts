@@ -1,0 +1,41 @@
+/**
+ * Every knob of the benchmark in one place. BENCH_SCALE (default 1) scales durations and counts
+ * down for a quick smoke run (e.g. BENCH_SCALE=0.2); published figures use the default.
+ */
+const scale = Math.min(1, Math.max(0.05, Number(process.env.BENCH_SCALE ?? '1') || 1));
+const s = (n: number, min = 1) => Math.max(min, Math.round(n * scale));
+
+export const BENCH = {
+  scale,
+  adminDatabaseUrl: process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  rabbitmqUrl: process.env.BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  /** Seconds per autocannon load point (bare Koa, ingest, tracing). */
+  loadSeconds: s(10, 2),
+  warmupSeconds: 1,
+  /** Seconds of the PostgreSQL-insert and RabbitMQ-publish reference points. */
+  referenceSeconds: s(5, 1),
+  insertClients: 10,
+  publishWindow: 1000,
+  ingestConnections: [50, 200] as const,
+  /** No-op tasks submitted as fast as possible in the end-to-end run. */
+  e2eTasks: s(20_000, 500),
+  e2eConnections: 50,
+  /** Offered rate of the paced end-to-end run, and how long it lasts. */
+  pacedRate: 500,
+  pacedSeconds: s(10, 2),
+  drainTasks: s(100_000, 2000),
+  /** A drain stops at this cap even if the backlog is not empty (the rate is then done/elapsed). */
+  drainCapSeconds: s(15, 5),
+  /** Upper bound on waiting for a submitted batch to finish. */
+  settleCapSeconds: s(30, 5),
+  /** The as-fast-as-possible submission stops after this long even if not all tasks were sent. */
+  e2eSubmitCapSeconds: s(12, 4),
+  /** Steps that would start after this many seconds are skipped (the run must stay under 5 minutes). */
+  budgetSeconds: 280,
+  workerConcurrency: 128,
+  /** Reliability scenario: paced submissions, one SIGKILL of the worker mid-run, short lease. */
+  reliabilityRate: 500,
+  reliabilitySeconds: s(8, 2),
+  reliabilityLeaseMs: 3000,
+  taskBody: JSON.stringify({ type: 'simulate', payload: { durationMs: 0 } }),
+} as const;

@@ -1,0 +1,211 @@
+/** The results of one run: the aligned plain-text table and the JSON file in bench/results/. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DrainRun } from './drain';
+import type { E2eRun, E2ePhase } from './end-to-end';
+import type { IngestRun } from './ingest';
+import type { References } from './reference';
+import type { ReliabilityRun } from './reliability';
+import { allPeakRss, ISSUE_REFERENCES, type TargetCheck } from './targets';
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  postgres: string;
+  rabbitmq: string;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+}
+
+export interface Results {
+  startedAt: string;
+  totalSeconds: number;
+  machine: Machine;
+  settings: Record<string, unknown>;
+  references: References;
+  ingest: IngestRun[];
+  tracing: { offReqPerSec: number; exportReqPerSec: number; disabledReqPerSec: number; exportOverheadPct: number; sdkOverheadPct: number; sinkRequests: number; sinkBytes: number } | null;
+  endToEnd: E2eRun[];
+  drain: DrainRun[];
+  reliability: ReliabilityRun | null;
+  /** Error/fatal log lines the services wrote, by "scenario / process": count and a few samples. */
+  serviceErrors: Record<string, { count: number; samples: string[] }>;
+  errors: string[];
+}
+
+const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const right = headers.map((_, i) => i > 0);
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (right[i] && i < cells.length - 1 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Which CPU resource was saturated, from the cores each process used (heuristic, stated as such). */
+export function saturation(c: Record<string, number>, machineCores: number): string {
+  const hot = Object.entries(c)
+    .filter(([k, v]) => !['machine', 'other', 'postgres', 'rabbitmq'].includes(k) && v >= 0.85)
+    .map(([k, v]) => `${k} one core busy (${f2(v)})`);
+  const machine = c.machine ?? 0;
+  const parts: string[] = [];
+  if (machine >= 0.9 * machineCores) parts.push(`machine CPU saturated (${f2(machine)}/${machineCores}, other work ${f2(c.other ?? 0)})`);
+  parts.push(...hot);
+  return parts.length > 0 ? parts.join('; ') : 'no CPU saturated: bound by round trips, locks or waits';
+}
+
+function cores(c: Record<string, number>): string {
+  return Object.entries(c)
+    .filter(([k]) => k !== 'machine')
+    .map(([k, v]) => `${k} ${f2(v)}`)
+    .concat(c.machine !== undefined ? [`machine ${f2(c.machine)}`] : [])
+    .join(', ');
+}
+
+export function renderTable(r: Results, checks: TargetCheck[]): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(
+    `Tasker benchmark ${r.startedAt}: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, PostgreSQL ${m.postgres}, RabbitMQ ${m.rabbitmq}; ` +
+      `load average ${m.loadAverageAtStart.map(f2).join(' ')} at start; ${f0(r.totalSeconds)} s`,
+  );
+  const ref = r.references;
+  out.push('\nREFERENCE POINTS (same run)');
+  out.push(
+    table(
+      ['reference', 'rate', 'p50 ms', 'p99 ms', 'vs issue'],
+      [
+        ['bare Koa, no I/O, 50 conns', `${f0(ref.bareKoa.reqPerSec)} req/s`, f1(ref.bareKoa.latencyMs.p50), f1(ref.bareKoa.latencyMs.p99), `x${f2(ref.bareKoa.reqPerSec / ISSUE_REFERENCES.bareKoaReqPerSec)}`],
+        [`pg single-row INSERT, ${ref.pgInsert.clients} clients`, `${f0(ref.pgInsert.rowsPerSec)} rows/s`, '', '', `x${f2(ref.pgInsert.rowsPerSec / ISSUE_REFERENCES.pgInsertRowsPerSec)}`],
+        [`AMQP confirmed publish, quorum, window ${ref.amqpPublish.window}`, `${f0(ref.amqpPublish.msgPerSec)} msg/s`, '', '', `x${f2(ref.amqpPublish.msgPerSec / ISSUE_REFERENCES.amqpPublishMsgPerSec)}`],
+      ],
+    ),
+  );
+  out.push('\nINGEST: POST /tasks, API alone (no worker)');
+  out.push(
+    table(
+      ['run', 'req/s', '/ bare Koa', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', '2xx with row', 'api cores'],
+      r.ingest.map((i) => [
+        i.label,
+        f0(i.reqPerSec),
+        `${f1((i.reqPerSec / ref.bareKoa.reqPerSec) * 100)}%`,
+        f1(i.latencyMs.p50),
+        f1(i.latencyMs.p99),
+        f1(i.latencyMs.max),
+        String(i.non2xx),
+        String(i.errors + i.timeouts),
+        `${i.acceptedWithRow}/${i.ok2xx}${i.durable ? '' : ' LOST'}`,
+        f2(i.cores.api ?? 0),
+      ]),
+    ),
+  );
+  if (r.tracing) {
+    const t = r.tracing;
+    out.push(
+      `tracing (50 conns): off (spans created, not exported) ${f0(t.offReqPerSec)} req/s; OTLP export ${f0(t.exportReqPerSec)} req/s ` +
+        `(overhead ${f1(t.exportOverheadPct)}%, sink got ${t.sinkRequests} exports, ${f0(t.sinkBytes / 1024)} KiB); ` +
+        `SDK disabled ${f0(t.disabledReqPerSec)} req/s (SDK cost with no export ${f1(t.sdkOverheadPct)}%)`,
+    );
+  }
+  out.push('\nEND TO END: 1 API + N workers, no-op tasks (latencies from the task rows)');
+  const e2eRow = (label: string, p: E2ePhase, offered: number) => [
+    label,
+    `${f0(offered)}${p.load.requests < offered ? ` (${f0(p.load.requests)} sent in cap)` : ''}`,
+    `${f0(p.accepted)}${p.settled ? '' : ' (unsettled)'}`,
+    f0(p.load.reqPerSec),
+    f0(p.tasksPerSec),
+    f1(p.stats.submitToStartMs.p50),
+    f1(p.stats.submitToStartMs.p99),
+    f1(p.stats.submitToDoneMs.p50),
+    f1(p.stats.submitToDoneMs.p99),
+  ];
+  out.push(
+    table(
+      ['run', 'offered', 'accepted', 'submit/s', 'done/s', 'start p50', 'start p99', 'done p50', 'done p99'],
+      r.endToEnd.flatMap((e) => [
+        e2eRow(`${e.workers}w as fast as possible`, e.fast, Number(r.settings.e2eTasks)),
+        e2eRow(`${e.workers}w paced ${String(r.settings.pacedRate)}/s`, e.paced, Number(r.settings.pacedRate) * Number(r.settings.pacedSeconds)),
+      ]),
+    ),
+  );
+  for (const e of r.endToEnd) {
+    for (const [label, p] of [['fast', e.fast], ['paced', e.paced]] as const) {
+      if (!p.settled) {
+        const stuck = p.stats.nonTerminal.map((x) => `${x.n} ${x.status} (attempts ${x.attempts}, ${x.published ? 'published' : 'unpublished'})`).join(', ');
+        out.push(`  ${e.workers}w ${label}: NOT ALL TERMINAL when measured (progress stalled 3 s): ${stuck}`);
+      }
+    }
+    out.push(`  ${e.workers}w fast, CPU cores busy: ${cores(e.fast.cpu.cores)} -> ${saturation(e.fast.cpu.cores, m.cores)}`);
+    out.push(`  ${e.workers}w fast, CPU s per 1,000 tasks: ${Object.entries(e.fast.cpuPer1000).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
+  }
+  out.push('\nDRAIN: backlog of due no-op tasks in table and queue; 1 worker to half of it, then 2 fresh workers on the rest');
+  out.push(
+    table(
+      ['workers', 'backlog', 'build s', 'done', 'tasks/s', 'wall tasks/s', 'CPU s/1k tasks', 'CPU cores busy'],
+      r.drain.map((d) => [
+        String(d.workers),
+        f0(d.backlog),
+        d.backlogBuildSeconds > 0 ? f1(d.backlogBuildSeconds) : '-',
+        `${f0(d.done)}${d.complete ? '' : ' (capped)'}`,
+        f0(d.tasksPerSec),
+        f0(d.wallTasksPerSec),
+        Object.entries(d.cpuPer1000).map(([k, v]) => `${k} ${f2(v)}`).join(', '),
+        cores(d.cpu.cores),
+      ]),
+    ),
+  );
+  for (const d of r.drain) out.push(`  ${d.workers}w drain: ${saturation(d.cpu.cores, m.cores)}`);
+  out.push('\nPEAK RSS (MB)');
+  out.push(
+    Object.entries(allPeakRss(r))
+      .map(([k, v]) => `  ${k}: ${v === null ? 'n/a' : f1(v)}`)
+      .join('\n'),
+  );
+  if (r.reliability) {
+    const x = r.reliability;
+    out.push(
+      `\nRELIABILITY: worker SIGKILLed at ${f1(x.killedAtSeconds)} s (${x.inFlightAtKill} processing), respawned; LEASE_MS ${x.leaseMs}: ` +
+        `accepted ${x.accepted}, with row ${x.acceptedWithRow}, terminal ${x.terminal}, lost ${x.lost}; all terminal ${f1(x.recoverySeconds)} s after the load ended`,
+    );
+  }
+  out.push('\nTARGETS (issue 7)');
+  out.push(
+    table(
+      ['figure', 'target', 'measured', 'met', 'target scaled to this run'],
+      checks.map((c) => [c.name, c.target, c.measured, c.met ? 'met' : 'NOT MET', c.scaledTarget ?? '']),
+    ),
+  );
+  const logged = Object.entries(r.serviceErrors);
+  if (logged.length > 0) {
+    out.push('\nSERVICE ERROR LOG LINES (samples in the JSON)');
+    for (const [k, v] of logged) out.push(`  ${k}: ${v.count}`);
+  }
+  if (r.errors.length > 0) out.push(`\nERRORS (scenarios that failed):\n  ${r.errors.join('\n  ')}`);
+  return out.join('\n');
+}
+
+export function writeJson(r: Results, checks: TargetCheck[]): string {
+  const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${r.startedAt.replace(/[:.]/g, '-')}.json`);
+  const ref = r.references;
+  const e1 = r.endToEnd.find((e) => e.workers === 1);
+  const ratios = {
+    ingest50PerBareKoa: (r.ingest.find((i) => i.label === 'ingest-50')?.reqPerSec ?? 0) / ref.bareKoa.reqPerSec,
+    ingest200PerBareKoa: (r.ingest.find((i) => i.label === 'ingest-200')?.reqPerSec ?? 0) / ref.bareKoa.reqPerSec,
+    e2e1wPerPgInsert: (e1?.fast.tasksPerSec ?? 0) / ref.pgInsert.rowsPerSec,
+    e2e1wPerTarget: (e1?.fast.tasksPerSec ?? 0) / 3000,
+    drain2wPerTarget: (r.drain.find((d) => d.workers === 2)?.tasksPerSec ?? 0) / 10_000,
+    drain2wPerBullmq: (r.drain.find((d) => d.workers === 2)?.tasksPerSec ?? 0) / ISSUE_REFERENCES.bullmqTasksPerSec,
+    bareKoaPerIssue: ref.bareKoa.reqPerSec / ISSUE_REFERENCES.bareKoaReqPerSec,
+    pgInsertPerIssue: ref.pgInsert.rowsPerSec / ISSUE_REFERENCES.pgInsertRowsPerSec,
+    amqpPublishPerIssue: ref.amqpPublish.msgPerSec / ISSUE_REFERENCES.amqpPublishMsgPerSec,
+  };
+  fs.writeFileSync(file, `${JSON.stringify({ ...r, ratios, issueReferences: ISSUE_REFERENCES, targets: checks }, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: measures the reference points, ingest, end-to-end, drain, cost and reliability
+ * of Tasker on this machine in one run (see BENCHMARKS.md), prints the table and writes
+ * bench/results/<timestamp>.json. Creates its own database and AMQP prefix and removes them at the
+ * end, also on failure or Ctrl-C.
+ */
+import os from 'node:os';
+import { BENCH } from './config';
+import { drain, type DrainRun } from './drain';
+import { endToEnd, type E2eRun } from './end-to-end';
+import { createBenchEnv, serverVersions, type BenchEnv } from './infra';
+import { ingestRun, type IngestRun } from './ingest';
+import { startOtlpSink, type OtlpSink } from './otlp-sink';
+import { killAll, serviceErrors, setScenario } from './processes';
+import { amqpPublish, bareKoa, pgInsert } from './reference';
+import { reliability, type ReliabilityRun } from './reliability';
+import { renderTable, writeJson, type Results } from './report';
+import { checkTargets } from './targets';
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadAverageAtStart = os.loadavg();
+  let env: BenchEnv | null = null;
+  let sink: OtlpSink | null = null;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping services and removing the benchmark database and queues\n`);
+    killAll();
+    void (env?.cleanup() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAll);
+
+  const errors: string[] = [];
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | null> => {
+    const s = performance.now();
+    if ((s - t0) / 1000 > BENCH.budgetSeconds) {
+      errors.push(`${name}: skipped, the run is past its ${BENCH.budgetSeconds} s budget`);
+      say(`[${((s - t0) / 1000).toFixed(0).padStart(3)} s] ${name}: SKIPPED (time budget)`);
+      return null;
+    }
+    say(`[${((s - t0) / 1000).toFixed(0).padStart(3)} s] ${name}`);
+    setScenario(name.split(',')[0] ?? name);
+    try {
+      return await fn();
+    } catch (e) {
+      const msg = `${name}: ${e instanceof Error ? e.message : String(e)}`;
+      errors.push(msg.split('\n').slice(0, 8).join('\n  '));
+      process.stderr.write(`  failed: ${msg}\n`);
+      return null;
+    }
+  };
+
+  try {
+    say(`Tasker benchmark (scale ${BENCH.scale}): setting up a fresh database and AMQP prefix`);
+    env = await createBenchEnv();
+    const e = env;
+    const versions = await serverVersions(e.db);
+    sink = await startOtlpSink();
+    const otlp = sink;
+
+    const koa = await step('reference: bare Koa', () => bareKoa());
+    const ins = await step('reference: PostgreSQL single-row inserts', () => pgInsert(e));
+    const pub = await step('reference: RabbitMQ confirmed publishes', () => amqpPublish(e));
+    if (!koa || !ins || !pub) throw new Error(`a reference point failed: ${errors.join('; ')}`);
+
+    const ingest: IngestRun[] = [];
+    const push = (x: IngestRun | null) => {
+      if (x) ingest.push(x);
+      return x;
+    };
+    const off = push(await step('ingest: 50 connections (tracing not exported)', () => ingestRun(e, 'ingest-50', 50)));
+    const exp = push(
+      await step('ingest: 50 connections, OTLP export to local sink', () =>
+        ingestRun(e, 'ingest-50-otlp', 50, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint }),
+      ),
+    );
+    const dis = push(await step('ingest: 50 connections, OTEL_SDK_DISABLED', () => ingestRun(e, 'ingest-50-sdk-off', 50, { OTEL_SDK_DISABLED: 'true' })));
+    push(await step('ingest: 200 connections', () => ingestRun(e, 'ingest-200', 200)));
+    const tracing =
+      off && exp && dis
+        ? {
+            offReqPerSec: off.reqPerSec,
+            exportReqPerSec: exp.reqPerSec,
+            disabledReqPerSec: dis.reqPerSec,
+            exportOverheadPct: (1 - exp.reqPerSec / off.reqPerSec) * 100,
+            sdkOverheadPct: (1 - off.reqPerSec / dis.reqPerSec) * 100,
+            sinkRequests: otlp.stats().requests,
+            sinkBytes: otlp.stats().bytes,
+          }
+        : null;
+
+    const e2e: E2eRun[] = [];
+    for (const w of [1, 2]) {
+      const x = await step(`end to end: 1 API + ${w} worker(s), ${BENCH.e2eTasks} tasks, then ${BENCH.pacedRate}/s for ${BENCH.pacedSeconds} s`, () =>
+        endToEnd(e, w),
+      );
+      if (x) e2e.push(x);
+    }
+    const rel: ReliabilityRun | null = await step('reliability: worker SIGKILL under paced load', () => reliability(e));
+    const drains: DrainRun[] =
+      (await step(`drain: ${BENCH.drainTasks} backlog, 1 worker then 2 workers (cap ${BENCH.drainCapSeconds} s each)`, () => drain(e))) ?? [];
+
+    const results: Results = {
+      startedAt,
+      totalSeconds: (performance.now() - t0) / 1000,
+      machine: {
+        cores: os.availableParallelism(),
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        postgres: versions.postgres,
+        rabbitmq: versions.rabbitmq,
+        loadAverageAtStart,
+        loadAverageAtEnd: os.loadavg(),
+      },
+      settings: { ...BENCH, serviceEnv: { LOG_LEVEL: 'warn', AUTH_MODE: 'none', NODE_ENV: 'production', WORKER_CONCURRENCY: BENCH.workerConcurrency } },
+      references: { bareKoa: koa, pgInsert: ins, amqpPublish: pub },
+      ingest,
+      tracing,
+      endToEnd: e2e,
+      drain: drains,
+      reliability: rel,
+      serviceErrors: Object.fromEntries(serviceErrors),
+      errors,
+    };
+    const checks = checkTargets(results);
+    say(`\n${renderTable(results, checks)}`);
+    say(`\nJSON: ${writeJson(results, checks)}`);
+    return errors.length > 0 ? 1 : 0;
+  } finally {
+    killAll();
+    await sink?.close().catch(() => undefined);
+    await env?.cleanup().catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
