@@ -44,6 +44,7 @@ describe('API input handling', () => {
     ['a body that is not an object', () => post('[1,2]'), 422, 'invalid_body'],
     ['an unknown field', () => post('{"payload":1,"payloud":2}'), 422, 'invalid_body'],
     ['an invalid simulate payload', () => post('{"payload":{"durationMs":-5}}'), 422, 'invalid_payload'],
+    ['a NUL character PostgreSQL cannot store', () => post('{"payload":{"note":"a\\u0000b"}}'), 422, 'invalid_payload'],
     ['wrong content type', () => post('{"payload":1}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type'],
     ['no content type', () => fetch(`${base}/tasks`, { method: 'POST', body: new Uint8Array(Buffer.from('{"payload":1}')) }), 415, 'unsupported_media_type'],
     ['a body over the limit', () => post(JSON.stringify({ payload: 'x'.repeat(2_000) })), 413, 'payload_too_large'],

@@ -88,6 +88,8 @@ describe('HTTP fuzzing', () => {
       '{"payload":{"durationMs":1e309}}',
       '{"payload":1,"timeout_ms":-1}',
       '{"payload":null}',
+      '{"payload":"a\\u0000b"}',
+      '{"payload":{"k\\u0000":1}}',
     );
     const body = fc.oneof(
       { weight: 4, arbitrary: fc.record({ payload: fc.jsonValue({ maxDepth: 4 }), type: fc.option(fc.constantFrom('simulate', 'test.record', 'nope', ''), { nil: undefined }) }).map((o) => Buffer.from(JSON.stringify({ ...o, payload: { durationMs: 0, data: o.payload } }))) },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createBatcher } from '../../services/core/db/batcher';
+import { createBatcher, ItemFailure } from '../../services/core/db/batcher';
 
 describe('batcher (group commit)', () => {
   it('writes items that arrive while a statement runs in the next statement, in order', async () => {
@@ -59,5 +59,24 @@ describe('batcher (group commit)', () => {
     await assert.rejects(b.submit(1), /db down/);
     assert.equal(await b.submit(2), 2);
     await b.drain();
+  });
+});
+
+describe('batcher item failures', () => {
+  it('fails only the items the run marks as failed', async () => {
+    const b = createBatcher<number, number>({
+      spanName: 'test batch',
+      run: async (items) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return items.map((x) => (x === 2 ? new ItemFailure(new Error('bad row')) : x));
+      },
+      maxBatch: 10,
+      maxConcurrent: 1,
+    });
+    const results = await Promise.allSettled([1, 2, 3].map((x) => b.submit(x)));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
   });
 });

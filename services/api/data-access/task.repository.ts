@@ -1,6 +1,6 @@
 /** The API's queries on `tasks` and `idempotency_keys`. */
 import type { Db } from '../../core/db/database';
-import { createBatcher } from '../../core/db/batcher';
+import { createBatcher, ItemFailure } from '../../core/db/batcher';
 import { toTask, type TaskRow } from '../../core/db/task-row';
 import type { FailureReason, Task, TaskStatus } from '../../core/tasks/task';
 
@@ -75,24 +75,37 @@ export function createTaskRepository(db: Db): TaskRepository {
     maxBatch: 500,
     maxConcurrent: 4,
     async run(batch) {
-      const r = await db.raw<{ rows: TaskRow[] }>(
-        `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id)
-         SELECT * FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[], ?::jsonb[], ?::text[])
-         RETURNING *`,
-        [
-          batch.map((t) => t.id),
-          batch.map((t) => t.type),
-          batch.map((t) => JSON.stringify(t.payload)),
-          batch.map((t) => t.maxAttempts),
-          batch.map((t) => t.timeoutMs),
-          batch.map((t) => JSON.stringify(t.traceContext)),
-          batch.map((t) => t.clientId),
-        ],
-      );
-      const byId = new Map(r.rows.map((row) => [row.id, toTask(row)]));
-      return batch.map((t) => byId.get(t.id)!);
+      try {
+        return await insertMany(batch);
+      } catch (e) {
+        // A row the database rejects (data or constraint error) must not fail the requests that
+        // happened to share its statement: retry them one by one and fail only the offender.
+        const code = (e as { code?: unknown }).code;
+        if (batch.length === 1 || typeof code !== 'string' || !/^2[23]/.test(code)) throw e;
+        const each = await Promise.allSettled(batch.map((t) => insertMany([t])));
+        return each.map((r) => (r.status === 'fulfilled' ? r.value[0]! : new ItemFailure(r.reason)));
+      }
     },
   });
+
+  async function insertMany(batch: NewTask[]): Promise<Task[]> {
+    const r = await db.raw<{ rows: TaskRow[] }>(
+      `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id)
+       SELECT * FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[], ?::jsonb[], ?::text[])
+       RETURNING *`,
+      [
+        batch.map((t) => t.id),
+        batch.map((t) => t.type),
+        batch.map((t) => JSON.stringify(t.payload)),
+        batch.map((t) => t.maxAttempts),
+        batch.map((t) => t.timeoutMs),
+        batch.map((t) => JSON.stringify(t.traceContext)),
+        batch.map((t) => t.clientId),
+      ],
+    );
+    const byId = new Map(r.rows.map((row) => [row.id, toTask(row)]));
+    return batch.map((t) => byId.get(t.id)!);
+  }
 
   async function insertRow(q: Db, t: NewTask): Promise<Task> {
     const r = await q.raw<{ rows: TaskRow[] }>(

@@ -96,6 +96,10 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
         throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(parsed.error) });
       }
       const def = typeOf(parsed.data.type ?? DEFAULT_TASK_TYPE);
+      if (containsNul(parsed.data.payload)) {
+        // PostgreSQL's jsonb cannot store U+0000; refuse it here rather than fail the insert.
+        throw new ClientError('invalid_payload', 'payload strings and keys must not contain the NUL character (\\u0000)', 422);
+      }
       const payload = def.payloadSchema.safeParse(parsed.data.payload);
       if (!payload.success) {
         throw new ClientError('invalid_payload', `payload is invalid for type "${def.name}"`, 422, {
@@ -216,6 +220,13 @@ function canonicalJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v);
+}
+
+function containsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (Array.isArray(v)) return v.some(containsNul);
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\0') || containsNul(x));
+  return false;
 }
 
 function encodeCursor(p: { createdAt: string; id: string }): string {

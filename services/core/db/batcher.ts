@@ -12,9 +12,14 @@ export interface Batcher<I, O> {
   drain(): Promise<void>;
 }
 
+/** Returned in place of a result to fail one item of a batch without failing the others. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 export interface BatcherOptions<I, O> {
-  /** Writes a batch; returns one result per item, in order (or throws for the whole batch). */
-  run(items: I[]): Promise<O[]>;
+  /** Writes a batch; returns one result (or ItemFailure) per item, in order, or throws for the whole batch. */
+  run(items: I[]): Promise<(O | ItemFailure)[]>;
   maxBatch: number;
   /** Statements in flight at once (each holds a pool connection). */
   maxConcurrent: number;
@@ -39,7 +44,12 @@ export function createBatcher<I, O>(o: BatcherOptions<I, O>): Batcher<I, O> {
       inFlight++;
       runTraced(batch)
         .then(
-          (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
+          (results) =>
+            batch.forEach((p, i) => {
+              const r = results[i]!;
+              if (r instanceof ItemFailure) p.reject(r.error);
+              else p.resolve(r);
+            }),
           (err: unknown) => batch.forEach((p) => p.reject(err)),
         )
         .finally(() => {
@@ -50,7 +60,7 @@ export function createBatcher<I, O>(o: BatcherOptions<I, O>): Batcher<I, O> {
     }
   }
 
-  function runTraced(batch: Pending[]): Promise<O[]> {
+  function runTraced(batch: Pending[]): Promise<(O | ItemFailure)[]> {
     const items = batch.map((p) => p.item);
     if (batch.length === 1) return context.with(batch[0]!.ctx, () => o.run(items));
     const links = batch.flatMap((p) => {
