@@ -20,6 +20,7 @@ import { AbortReason, PermanentError, RetryLaterError, type RegisteredType } fro
 import type { WorkerMetrics } from './metrics';
 import { backoffDelay, type BackoffPolicy } from './retry-policy';
 import { createBatcher } from '../core/db/batcher';
+import { storableJson } from '../core/tasks/storable-json';
 
 export interface RunnerOptions {
   store: TaskStore;
@@ -198,6 +199,11 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
         ]),
       );
       if (ac.signal.aborted) throw toError(ac.signal.reason); // aborted while the handler was finishing
+      try {
+        storableJson(value); // an unstorable result must fail this task, not the completion batch it joins
+      } catch (e) {
+        throw new PermanentError(toError(e).message);
+      }
       const ok = await persist(
         'completion',
         () => (effects.length > 0 ? o.store.complete(task.id, token, value, effects) : completions.submit({ id: task.id, token, result: value })),

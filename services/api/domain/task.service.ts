@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError, ClientError, NotFoundError, TooManyRequestsError } from '../../core/errors/app-error';
 import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus } from '../../core/tasks/task';
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
+import { containsNul } from '../../core/tasks/storable-json';
 import { captureContext } from '../../core/telemetry/tracing';
 import type { Scope, TaskRepository } from '../data-access/task.repository';
 import type { Principal } from './authenticator';
@@ -220,13 +221,6 @@ function canonicalJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v);
-}
-
-function containsNul(v: unknown): boolean {
-  if (typeof v === 'string') return v.includes('\0');
-  if (Array.isArray(v)) return v.some(containsNul);
-  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\0') || containsNul(x));
-  return false;
 }
 
 function encodeCursor(p: { createdAt: string; id: string }): string {
