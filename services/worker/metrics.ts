@@ -8,6 +8,9 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export function createWorkerMetrics(m: MetricsRegistry) {
   const registers = [m.registry];
+  /** Latency by task type, with trace-id exemplars. */
+  const latency = (name: string, help: string) =>
+    new client.Histogram({ name, help, labelNames: ['type'] as const, buckets: LATENCY_BUCKETS, enableExemplars: true, registers });
   return {
     ...createCommonMetrics(m),
     finished: new client.Counter({
@@ -17,30 +20,9 @@ export function createWorkerMetrics(m: MetricsRegistry) {
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
-    runSeconds: new client.Histogram({
-      name: 'tasker_task_run_seconds',
-      help: 'Handler run time of one attempt, by type.',
-      labelNames: ['type'] as const,
-      buckets: LATENCY_BUCKETS,
-      enableExemplars: true,
-      registers,
-    }),
-    queueWaitSeconds: new client.Histogram({
-      name: 'tasker_task_queue_wait_seconds',
-      help: 'Time from a task becoming due (created or retry time) to a worker starting it, by type.',
-      labelNames: ['type'] as const,
-      buckets: LATENCY_BUCKETS,
-      enableExemplars: true,
-      registers,
-    }),
-    endToEndSeconds: new client.Histogram({
-      name: 'tasker_task_end_to_end_seconds',
-      help: 'Time from submission to a terminal state reached in this worker, by type.',
-      labelNames: ['type'] as const,
-      buckets: LATENCY_BUCKETS,
-      enableExemplars: true,
-      registers,
-    }),
+    runSeconds: latency('tasker_task_run_seconds', 'Handler run time of one attempt, by type.'),
+    queueWaitSeconds: latency('tasker_task_queue_wait_seconds', 'Time from a task becoming due (created or retry time) to a worker starting it, by type.'),
+    endToEndSeconds: latency('tasker_task_end_to_end_seconds', 'Time from submission to a terminal state reached in this worker, by type.'),
     inFlight: new client.Gauge({
       name: 'tasker_tasks_in_flight',
       help: 'Tasks claimed and running in this worker, by type.',

@@ -14,7 +14,7 @@ import { toError } from '../core/errors/app-error';
 import type { Logger } from '../core/log/logger';
 import { traceExemplar } from '../core/metrics/registry';
 import type { FailureReason, Task, TaskError, TaskMessage } from '../core/tasks/task';
-import { activeTraceIds, ATTR, context, contextFrom, inSpan, SpanKind, SpanStatusCode, trace } from '../core/telemetry/tracing';
+import { activeTraceIds, ATTR, context, contextFrom, inSpan, messagingAttributes, SpanKind, SpanStatusCode, trace } from '../core/telemetry/tracing';
 import type { TaskStore } from './data-access/task-store';
 import { AbortReason, PermanentError, RetryLaterError, type RegisteredType } from './handler';
 import type { WorkerMetrics } from './metrics';
@@ -86,7 +86,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
       });
     },
   });
-  const completions = createBatcher<{ id: string; token: string; result: unknown }, boolean>({
+  const completions = createBatcher<{ id: string; token: string; resultJson: string }, boolean>({
     spanName: 'tasks complete batch',
     maxBatch: 500,
     maxConcurrent: 2,
@@ -199,14 +199,18 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
         ]),
       );
       if (ac.signal.aborted) throw toError(ac.signal.reason); // aborted while the handler was finishing
+      let resultJson: string;
       try {
-        storableJson(value); // an unstorable result must fail this task, not the completion batch it joins
+        resultJson = storableJson(value); // an unstorable result fails this task, not the batch it would join
       } catch (e) {
         throw new PermanentError(toError(e).message);
       }
       const ok = await persist(
         'completion',
-        () => (effects.length > 0 ? o.store.complete(task.id, token, value, effects) : completions.submit({ id: task.id, token, result: value })),
+        () =>
+          effects.length > 0
+            ? o.store.complete(task.id, token, resultJson, effects)
+            : completions.submit({ id: task.id, token, resultJson }),
         log,
       );
       if (ok === true) {
@@ -321,13 +325,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
           parent: task.traceContext ? contextFrom(task.traceContext) : messageContext,
           links: publishSpan && trace.isSpanContextValid(publishSpan) ? [{ context: publishSpan }] : [],
           attributes: {
-            [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
-            [ATTR.MESSAGING_OPERATION_TYPE]: 'process',
-            [ATTR.MESSAGING_OPERATION_NAME]: 'process',
-            [ATTR.MESSAGING_DESTINATION]: meta.queue,
-            [ATTR.MESSAGING_MESSAGE_ID]: task.id,
-            [ATTR.TASK_ID]: task.id,
-            [ATTR.TASK_TYPE]: task.type,
+            ...messagingAttributes({ type: 'process', name: 'process' }, meta.queue, task),
             [ATTR.TASK_ATTEMPT]: task.attempts,
           },
         },

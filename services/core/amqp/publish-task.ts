@@ -3,7 +3,7 @@
  * travels in the message headers (W3C traceparent), so the consumer's spans link back to it.
  */
 import type { Context } from '@opentelemetry/api';
-import { ATTR, captureContext, inSpan, SpanKind } from '../telemetry/tracing';
+import { ATTR, captureContext, inSpan, messagingAttributes, SpanKind } from '../telemetry/tracing';
 import type { Task } from '../tasks/task';
 import type { Publisher } from './publisher';
 
@@ -18,14 +18,8 @@ export function publishTask(
       kind: SpanKind.PRODUCER,
       parent: opts.parent,
       attributes: {
-        [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
-        [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
-        [ATTR.MESSAGING_OPERATION_NAME]: 'publish',
-        [ATTR.MESSAGING_DESTINATION]: publisher.exchange,
+        ...messagingAttributes({ type: 'send', name: 'publish' }, publisher.exchange, task),
         [ATTR.MESSAGING_ROUTING_KEY]: task.type,
-        [ATTR.MESSAGING_MESSAGE_ID]: task.id,
-        [ATTR.TASK_ID]: task.id,
-        [ATTR.TASK_TYPE]: task.type,
         [ATTR.TASK_REPUBLISHED]: opts.republished ?? false,
       },
     },

@@ -34,6 +34,23 @@ export const ATTR = {
   TASK_REPUBLISHED: 'tasker.task.republished',
 } as const;
 
+/** The messaging and task attributes shared by the PRODUCER and CONSUMER spans of a task. */
+export function messagingAttributes(
+  operation: { type: 'send' | 'process'; name: 'publish' | 'process' },
+  destination: string,
+  task: { id: string; type: string },
+): Attributes {
+  return {
+    [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
+    [ATTR.MESSAGING_OPERATION_TYPE]: operation.type,
+    [ATTR.MESSAGING_OPERATION_NAME]: operation.name,
+    [ATTR.MESSAGING_DESTINATION]: destination,
+    [ATTR.MESSAGING_MESSAGE_ID]: task.id,
+    [ATTR.TASK_ID]: task.id,
+    [ATTR.TASK_TYPE]: task.type,
+  };
+}
+
 /** W3C trace context as stored on the task row and sent in message headers. */
 export type TraceCarrier = Record<string, string>;
 

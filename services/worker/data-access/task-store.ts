@@ -18,9 +18,9 @@ export interface TaskStore {
   /** Extends the leases; returns the ids whose lease is still ours. */
   heartbeatMany(leases: { id: string; token: string }[], leaseMs: number): Promise<Set<string>>;
   /** Fenced completion of many tasks without effects; returns the ids that were still ours. */
-  completeMany(items: { id: string; token: string; result: unknown }[]): Promise<Set<string>>;
+  completeMany(items: { id: string; token: string; resultJson: string }[]): Promise<Set<string>>;
   /** Fenced completion; `effects` run in the same transaction and commit only with it. */
-  complete(id: string, token: string, result: unknown, effects?: ((trx: Db) => Promise<void>)[]): Promise<boolean>;
+  complete(id: string, token: string, resultJson: string, effects?: ((trx: Db) => Promise<void>)[]): Promise<boolean>;
   /** The current status (to tell a cancellation from a takeover after a lost lease). */
   statusOf(id: string): Promise<string | null>;
   /** Records a failed attempt: back to pending at `retryAt`, or failed when `retryAt` is null. */
@@ -80,17 +80,17 @@ export function createTaskStore(db: Db): TaskStore {
            FROM mine JOIN c USING (id)
           WHERE t.id = mine.id
         RETURNING t.id`,
-        [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => JSON.stringify(i.result ?? null))],
+        [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.resultJson)],
       );
       return new Set(r.rows.map((x) => x.id));
     },
 
-    async complete(id, token, result, effects = []) {
+    async complete(id, token, resultJson, effects = []) {
       const sql = `UPDATE tasks
             SET status = 'done', result = ?::jsonb, lease_token = NULL, lease_expires_at = NULL,
                 locked_by = NULL, finished_at = now(), updated_at = now()
           WHERE id = ? AND lease_token = ? AND status = 'processing'`;
-      const args = [JSON.stringify(result ?? null), id, token];
+      const args = [resultJson, id, token];
       if (effects.length === 0) return (await db.raw<{ rowCount: number }>(sql, args)).rowCount === 1;
       return db.transaction(async (trx) => {
         const r = await trx.raw<{ rowCount: number }>(sql, args);
