@@ -280,6 +280,9 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
       log.error({ reason, err: error.message }, 'task failed; no attempts left (dead letter)');
       return { outcome: reason === 'timeout' ? 'timeout' : 'failed', reason, terminal: true };
     }
+    if (outcome === 'lease_lost') {
+      log.warn({ reason }, 'lease lost (taken over by another worker); this attempt\'s failure discarded');
+    }
     return { outcome: 'lease_lost', terminal: false };
   }
 
