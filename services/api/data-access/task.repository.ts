@@ -160,26 +160,14 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
 
     async list(f) {
-      const where: string[] = [];
-      const args: string[] = [];
-      if (f.scope.clientId !== null) {
-        where.push('client_id = ?');
-        args.push(f.scope.clientId);
-      }
-      if (f.status) {
-        where.push('status = ?');
-        args.push(f.status);
-      }
-      if (f.type) {
-        where.push('type = ?');
-        args.push(f.type);
-      }
-      if (f.after) {
-        where.push('(created_at, id) < (?::timestamptz, ?::uuid)');
-        args.push(f.after.createdAt, f.after.id);
-      }
+      const { where, args } = conditions([
+        ['client_id = ?', [f.scope.clientId]],
+        ['status = ?', [f.status]],
+        ['type = ?', [f.type]],
+        ['(created_at, id) < (?::timestamptz, ?::uuid)', [f.after?.createdAt, f.after?.id]],
+      ]);
       const r = await db.raw<{ rows: (TaskRow & { position_ts: string })[] }>(
-        `SELECT *, created_at::text AS position_ts FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        `SELECT *, created_at::text AS position_ts FROM tasks ${where}
          ORDER BY created_at DESC, id DESC LIMIT ?`,
         [...args, f.limit],
       );
@@ -234,22 +222,14 @@ export function createTaskRepository(db: Db): TaskRepository {
 
     async replayFailed(f) {
       return db.transaction(async (trx) => {
-        const where = [`status = 'failed'`];
-        const args: string[] = [];
-        if (f.scope.clientId !== null) {
-          where.push('client_id = ?');
-          args.push(f.scope.clientId);
-        }
-        if (f.type) {
-          where.push('type = ?');
-          args.push(f.type);
-        }
-        if (f.reason) {
-          where.push(`error->>'reason' = ?`);
-          args.push(f.reason);
-        }
+        const { where, args } = conditions([
+          [`status = 'failed'`, []],
+          ['client_id = ?', [f.scope.clientId]],
+          ['type = ?', [f.type]],
+          [`error->>'reason' = ?`, [f.reason]],
+        ]);
         const picked = await trx.raw<{ rows: { id: string; type: string }[] }>(
-          `SELECT id, type FROM tasks WHERE ${where.join(' AND ')}
+          `SELECT id, type FROM tasks ${where}
             ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
           [...args, f.limit],
         );
@@ -276,5 +256,17 @@ export function createTaskRepository(db: Db): TaskRepository {
       );
       return r.rowCount;
     },
+  };
+}
+
+/**
+ * AND-joins the conditions whose values are all set (a condition with no values always applies);
+ * unset filters (undefined, or null for an admin's scope) drop out.
+ */
+function conditions(list: [sql: string, values: (string | null | undefined)[]][]): { where: string; args: string[] } {
+  const active = list.filter(([, values]) => values.every((v) => v !== undefined && v !== null));
+  return {
+    where: active.length > 0 ? `WHERE ${active.map(([sql]) => sql).join(' AND ')}` : '',
+    args: active.flatMap(([, values]) => values as string[]),
   };
 }
