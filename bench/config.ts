@@ -37,5 +37,10 @@ export const BENCH = {
   reliabilityRate: 500,
   reliabilitySeconds: s(8, 2),
   reliabilityLeaseMs: 3000,
+  /**
+   * Runs only these scenario groups (comma-separated: ingest, e2e, reliability, drain) after the
+   * reference points, for profiling one path; unset runs everything. Published figures run all.
+   */
+  only: (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean),
   taskBody: JSON.stringify({ type: 'simulate', payload: { durationMs: 0 } }),
 } as const;

@@ -52,9 +52,12 @@ export interface Service {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
 }
 
+/** BENCH_NODE_OPTIONS: extra Node/V8 flags for every spawned process (to try a flag before adopting it). */
+const EXTRA_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
+
 function spawnNode(name: string, args: string[], env: Record<string, string>): Service {
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(EXTRA_NODE_OPTIONS ? { NODE_OPTIONS: EXTRA_NODE_OPTIONS } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -14,7 +14,7 @@ import { toError } from '../core/errors/app-error';
 import type { Logger } from '../core/log/logger';
 import { traceExemplar } from '../core/metrics/registry';
 import type { FailureReason, Task, TaskError, TaskMessage } from '../core/tasks/task';
-import { activeTraceIds, ATTR, context, contextFrom, inSpan, messagingAttributes, SpanKind, SpanStatusCode, trace } from '../core/telemetry/tracing';
+import { ATTR, context, contextFrom, inSpan, messagingAttributes, SpanKind, SpanStatusCode, trace } from '../core/telemetry/tracing';
 import type { TaskStore } from './data-access/task-store';
 import { AbortReason, PermanentError, RetryLaterError, type RegisteredType } from './handler';
 import type { WorkerMetrics } from './metrics';
@@ -146,7 +146,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
   function record(task: Task, r: AttemptResult, runSeconds: number): void {
     if (!m) return;
     const type = task.type;
-    const exemplar = traceExemplar(activeTraceIds());
+    const exemplar = traceExemplar();
     const counted: Partial<Record<RunOutcome, string>> = { done: 'done', retried: 'retried', failed: 'failed', timeout: 'timeout', cancelled: 'cancelled' };
     const label = r.reason === 'timeout' && r.outcome === 'retried' ? 'timeout' : counted[r.outcome];
     if (label) m.finished.inc({ type, outcome: label });
@@ -166,7 +166,7 @@ export function createTaskRunner(o: RunnerOptions): TaskRunner {
     m?.queueWaitSeconds.observe({
       labels: { type: task.type },
       value: Math.max(0, task.updatedAt.getTime() - task.runAfter.getTime()) / 1000,
-      exemplarLabels: traceExemplar(activeTraceIds()),
+      exemplarLabels: traceExemplar(),
     });
     const startedAt = performance.now();
 

@@ -9,6 +9,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 import { sample } from '../support/prom-text';
 import { submitTask } from '../support/api-client';
+import { startOtlpReceiver } from '../support/otlp-receiver';
 
 describe('metrics', () => {
   let t: TestEnv;
@@ -16,8 +17,11 @@ describe('metrics', () => {
   let worker: ServiceProcess;
   let base: string;
   let workerBase: string;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 
   before(async () => {
+    // Exemplars link to recorded traces, so tracing is on (exporting to a receiver in the test).
+    otlp = await startOtlpReceiver();
     const [port, adminPort] = [await freePort(), await freePort()];
     t = await createTestEnv({
       PORT: String(port),
@@ -26,6 +30,8 @@ describe('metrics', () => {
       RETRY_MAX_MS: '40',
       SWEEP_INTERVAL_MS: '50',
       QUEUE_METRICS_INTERVAL_MS: '100',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     });
     api = await startReady('api', t.env, port);
     worker = await startReady('worker', t.env, adminPort);
@@ -35,6 +41,7 @@ describe('metrics', () => {
   after(async () => {
     await Promise.all([api?.stop(), worker?.stop()]);
     await t?.cleanup();
+    await otlp?.close();
   });
 
   const submit = (type: string, payload: unknown, extra: Record<string, unknown> = {}) => submitTask(base, { type, payload, ...extra });

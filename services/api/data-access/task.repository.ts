@@ -73,7 +73,7 @@ export function createTaskRepository(db: Db): TaskRepository {
   const inserts = createBatcher<NewTask, Task>({
     spanName: 'tasks insert batch',
     maxBatch: 500,
-    maxConcurrent: 4,
+    maxConcurrent: 2,
     async run(batch) {
       try {
         return await insertMany(batch);

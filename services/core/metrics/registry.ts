@@ -4,6 +4,7 @@
  * (prom-client renames counters per format, so one registry cannot serve both directly).
  */
 import client from 'prom-client';
+import { sampledTraceId } from '../telemetry/tracing';
 
 export { client };
 
@@ -55,9 +56,10 @@ export function openMetricsToPrometheusText(om: string): string {
   return out.join('\n');
 }
 
-/** Exemplar labels for the active trace, when there is one. */
-export function traceExemplar(ids: { trace_id: string } | undefined): Record<string, string> | undefined {
-  return ids ? { trace_id: ids.trace_id } : undefined;
+/** Exemplar labels for the active trace, when it is recorded. */
+export function traceExemplar(): Record<string, string> | undefined {
+  const traceId = sampledTraceId();
+  return traceId ? { trace_id: traceId } : undefined;
 }
 
 /** Metrics both processes export. */

@@ -9,6 +9,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
@@ -91,6 +92,12 @@ export async function inSpan<T>(
 }
 
 /** trace_id/span_id of the active span, for log lines and exemplars. */
+/** The active trace's id if its spans are being recorded and exported (an exemplar must link to a trace that exists). */
+export function sampledTraceId(): string | undefined {
+  const sc = trace.getActiveSpan()?.spanContext();
+  return sc && trace.isSpanContextValid(sc) && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc.traceId : undefined;
+}
+
 export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
   const sc = trace.getActiveSpan()?.spanContext();
   if (!sc || !trace.isSpanContextValid(sc)) return undefined;
