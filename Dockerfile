@@ -42,6 +42,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # --- runtime ------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Caps V8's young generation (services/core/runtime/node-flags.ts says why); override per deployment.
+ENV NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app
 # Files stay owned by root and read-only to the app user: the pods run with a read-only root
 # filesystem anyway, and nothing at run time needs to write next to the code.

@@ -72,7 +72,7 @@ async function countDone(env: BenchEnv): Promise<number> {
 
 /** Runs `workers` fresh worker processes until `goal` tasks are done in total or the cap passes. */
 async function phase(env: BenchEnv, workers: number, goal: number, backlog: number, buildSeconds: number): Promise<DrainRun> {
-  const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency) };
+  const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency), WORKER_PREFETCH: String(BENCH.workerPrefetch) };
   const doneBefore = await countDone(env);
   const since = (await env.db.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]?.t ?? new Date();
   const ws: Service[] = [];

@@ -33,7 +33,7 @@ export interface E2eRun {
 
 export async function endToEnd(env: BenchEnv, workers: number): Promise<E2eRun> {
   await env.reset();
-  const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency) };
+  const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency), WORKER_PREFETCH: String(BENCH.workerPrefetch) };
   const api = await startApi(serviceEnv);
   const ws: Service[] = [];
   try {

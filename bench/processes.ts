@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../test/support/processes';
 import path from 'node:path';
 import { peakRssMb } from './proc-stats';
+import { NODE_FLAGS } from '../services/core/runtime/node-flags';
 
 const DIST = path.resolve(__dirname, '..');
 const BOOTSTRAP = path.join(DIST, 'services', 'core', 'telemetry', 'bootstrap.js');
@@ -103,7 +104,7 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 
 export function startService(name: 'api' | 'worker' | 'migrate', env: Record<string, string>, label: string = name): Service {
   const prof = CPU_PROF_DIR && name !== 'migrate' ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
-  return spawnNode(label, [...prof, '--import', BOOTSTRAP, path.join(DIST, 'services', name, 'main.js')], env);
+  return spawnNode(label, [...prof, ...NODE_FLAGS, '--import', BOOTSTRAP, path.join(DIST, 'services', name, 'main.js')], env);
 }
 
 /** Runs a one-shot entry point (migrate) to completion; rejects after `timeoutMs`. */

@@ -131,7 +131,7 @@ async function main(): Promise<number> {
         loadAverageAtStart,
         loadAverageAtEnd: os.loadavg(),
       },
-      settings: { ...BENCH, serviceEnv: { LOG_LEVEL: 'warn', AUTH_MODE: 'none', NODE_ENV: 'production', WORKER_CONCURRENCY: BENCH.workerConcurrency } },
+      settings: { ...BENCH, serviceEnv: { LOG_LEVEL: 'warn', AUTH_MODE: 'none', NODE_ENV: 'production', WORKER_CONCURRENCY: BENCH.workerConcurrency, WORKER_PREFETCH: BENCH.workerPrefetch } },
       references: { bareKoa: koa, pgInsert: ins, amqpPublish: pub },
       ingest,
       tracing,

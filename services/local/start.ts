@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { NODE_FLAGS } from '../core/runtime/node-flags';
 
 const root = path.resolve(__dirname, '..');
 const entry = (name: string) => path.join(root, name, 'main.js');
@@ -12,7 +13,7 @@ const entry = (name: string) => path.join(root, name, 'main.js');
 function run(name: string): ChildProcess {
   // detached: the children get exactly one signal, forwarded by us, not a second one from the TTY.
   const bootstrap = path.join(root, 'core', 'telemetry', 'bootstrap.js');
-  return spawn(process.execPath, [...process.execArgv, '--import', bootstrap, entry(name)], { stdio: 'inherit', detached: true });
+  return spawn(process.execPath, [...process.execArgv, ...NODE_FLAGS, '--import', bootstrap, entry(name)], { stdio: 'inherit', detached: true });
 }
 
 function exitCode(child: ChildProcess): Promise<number> {

@@ -1,6 +1,6 @@
 /**
- * Consumes the worker's queues: decode → validate → run → ack/reject. Prefetch equals the
- * worker's concurrency, so the broker never hands this process more than it can run. Consumers
+ * Consumes the worker's queues: decode → validate → run → ack/reject. At most `concurrency` tasks
+ * run at once; the broker hands this process at most `prefetch` unacked messages. Consumers
  * are re-registered after every reconnect; a malformed message is dead-lettered on first delivery.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
@@ -22,6 +22,8 @@ export interface ConsumerOptions {
   broker: Broker;
   queues: QueueSpec[];
   concurrency: number;
+  /** Unacked messages the broker may hand this process (≥ concurrency). */
+  prefetch: number;
   runner: TaskRunner;
   logger: Logger;
   onOutcome?: (outcome: RunOutcome) => void;
@@ -36,8 +38,8 @@ export function createConsumer(o: ConsumerOptions): Consumer {
   /**
    * Messages delivered while every slot is busy. Prefetch alone cannot bound concurrency here: a
    * message is acked as soon as its task is claimed, which frees its prefetch slot while the task
-   * still runs. Waiting messages stay unacked, so prefetch bounds this list to `concurrency`, and a
-   * channel close during the drain hands them back to the broker.
+   * still runs. Waiting messages stay unacked, so prefetch bounds this list, and a channel close
+   * during the drain hands them back to the broker.
    */
   const waiting: { ch: Channel; msg: ConsumeMessage }[] = [];
 
@@ -110,7 +112,7 @@ export function createConsumer(o: ConsumerOptions): Consumer {
             tags = [];
           }
         });
-        await ch.prefetch(o.concurrency);
+        await ch.prefetch(o.prefetch);
         const newTags: string[] = [];
         for (const q of o.queues) {
           const r = await ch.consume(q.name, (m) => onMessage(ch, m), { noAck: false });
@@ -119,7 +121,7 @@ export function createConsumer(o: ConsumerOptions): Consumer {
         }
         channel = ch;
         tags = newTags;
-        log.info({ queues: o.queues.map((q) => q.name), prefetch: o.concurrency }, 'consuming');
+        log.info({ queues: o.queues.map((q) => q.name), prefetch: o.prefetch }, 'consuming');
       });
     },
 

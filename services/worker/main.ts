@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     metrics,
   });
   const cancels = createCancelListener(config.DATABASE_URL, (id) => runner.cancel(id), logger);
-  const consumer = createConsumer({ broker, queues: queuesFor(topology, types), concurrency: config.WORKER_CONCURRENCY, runner, logger });
+  const prefetch = Math.max(config.WORKER_CONCURRENCY, config.WORKER_PREFETCH || 2 * config.WORKER_CONCURRENCY);
+  const consumer = createConsumer({ broker, queues: queuesFor(topology, types), concurrency: config.WORKER_CONCURRENCY, prefetch, runner, logger });
   const sweeper = createPeriodic(
     'sweeper',
     config.SWEEP_INTERVAL_MS,
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   cancels.start();
   sweeper.start();
   reaper.start();
-  logger.info({ types, concurrency: config.WORKER_CONCURRENCY, admin_port: admin.port }, 'worker started');
+  logger.info({ types, concurrency: config.WORKER_CONCURRENCY, prefetch, admin_port: admin.port }, 'worker started');
 
   handleShutdownSignals(logger, async (signal) => {
     draining = true;

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { waitFor } from './infra';
+import { NODE_FLAGS } from '../../services/core/runtime/node-flags';
 
 const DIST_SERVICES = path.resolve(__dirname, '../../services');
 
@@ -24,7 +25,7 @@ export interface ServiceProcess {
 
 export function startService(name: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
   const bootstrap = path.join(DIST_SERVICES, 'core', 'telemetry', 'bootstrap.js');
-  const child = spawn(process.execPath, ['--import', bootstrap, path.join(DIST_SERVICES, name, 'main.js')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', bootstrap, path.join(DIST_SERVICES, name, 'main.js')], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -45,6 +45,12 @@ const schema = z.object({
   DB_STATEMENT_TIMEOUT_MS: int(10_000, 100),
   DB_IDLE_IN_TX_TIMEOUT_MS: int(30_000, 100),
   WORKER_CONCURRENCY: int(8, 1, 1000),
+  /**
+   * Messages a worker may hold unacked (AMQP prefetch); 0 = 2 × WORKER_CONCURRENCY. A message is
+   * acked once its task is claimed, but a quorum queue returns the credit only after the ack is
+   * committed in its log, so short tasks need more credit than slots to keep the pipeline full.
+   */
+  WORKER_PREFETCH: int(0, 0, 65_535),
   /** Comma-separated task types this worker consumes; empty means every registered type. */
   WORKER_TASK_TYPES: csv,
   WORKER_ADMIN_PORT: int(8001, 0, 65535),
