@@ -11,6 +11,7 @@ import { authenticate } from './middleware/auth';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';
+import { serverSpan } from './middleware/server-span';
 import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
@@ -35,6 +36,7 @@ export interface AppDeps {
 export function buildApp(d: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are logged by errorHandler, once
+  app.use(serverSpan());
   app.use(requestContext(d.metrics));
   app.use(errorHandler(d.logger));
   app.use(securityHeaders(d.hsts));

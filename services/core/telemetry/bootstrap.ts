@@ -40,10 +40,11 @@ env.OTEL_SERVICE_NAME = serviceName;
 const attrs = [`service.version=${packageVersion()}`, `deployment.environment.name=${env.NODE_ENV ?? 'development'}`];
 env.OTEL_RESOURCE_ATTRIBUTES = [...attrs, env.OTEL_RESOURCE_ATTRIBUTES].filter(Boolean).join(',');
 
-// Only the libraries Tasker uses are instrumented (each enabled instrumentation wraps its module and
-// costs CPU on every call even when nothing is recorded). Operators can widen the list with the
-// package's own variable, e.g. OTEL_NODE_ENABLED_INSTRUMENTATIONS=http,koa,pg,undici.
-env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'http,koa,pg';
+// Only pg is instrumented: every enabled instrumentation wraps its module and costs CPU on every
+// call, and the http and koa ones cost half of the API's per-request CPU (the API makes its own
+// SERVER span instead: services/api/middleware/server-span.ts). Operators can widen the list with
+// the package's own variable, e.g. OTEL_NODE_ENABLED_INSTRUMENTATIONS=pg,undici.
+env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'pg';
 
 // Off means off: constructing an instrumentation already patches its module, and the SDK with its
 // instrumentations is ~50 MB of a process's memory, so it is not even loaded unless tracing is on.

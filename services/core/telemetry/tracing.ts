@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/api';
 
 export const tracer = trace.getTracer('tasker');
-export { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace };
+export { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace };
 export type { Context, Span };
 
 /** Every span attribute name Tasker sets (messaging names follow the OpenTelemetry conventions). */
