@@ -6,7 +6,7 @@ import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus }
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
 import { containsNul } from '../../core/tasks/storable-json';
 import { captureContext } from '../../core/telemetry/tracing';
-import type { Scope, TaskRepository } from '../data-access/task.repository';
+import type { CreatedTask, Scope, TaskRepository } from '../data-access/task.repository';
 import type { Principal } from './authenticator';
 import type { TaskDispatcher } from './task-dispatcher';
 
@@ -22,7 +22,7 @@ export interface TaskServiceOptions {
 }
 
 export type SubmitResult =
-  | { replayed: false; task: Task; response: SubmitResponse }
+  | { replayed: false; task: CreatedTask; response: SubmitResponse }
   | { replayed: true; taskId: string; response: SubmitResponse };
 export interface SubmitResponse {
   task_id: string;

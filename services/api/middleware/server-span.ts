@@ -12,7 +12,10 @@ const UNTRACED = new Set(['/health', '/ready', '/metrics']);
 
 export function serverSpan(): Middleware {
   return async (ctx, next) => {
-    if (UNTRACED.has(ctx.path)) return next();
+    if (UNTRACED.has(ctx.path)) {
+      await next();
+      return;
+    }
     const parent = propagation.extract(context.active(), ctx.headers);
     const span = tracer.startSpan(
       ctx.method,
