@@ -32,9 +32,10 @@ export const BENCH = {
   e2eSubmitCapSeconds: s(12, 4),
   /** Steps that would start after this many seconds are skipped (the run must stay under 5 minutes). */
   budgetSeconds: 280,
-  workerConcurrency: Number(process.env.BENCH_WORKER_CONCURRENCY ?? '128') || 128,
-  /** No-op tasks finish in well under the quorum queue's ack-commit latency: credit, not slots, bounds them. */
-  workerPrefetch: Number(process.env.BENCH_WORKER_PREFETCH ?? '1024') || 1024,
+  workerConcurrency: Number(process.env.BENCH_WORKER_CONCURRENCY ?? '512') || 512,
+  /** No-op tasks: slots are held only for the claim and completion round trips, and a quorum queue
+   * returns credit only after the ack commits, so both are set well above a real deployment's. */
+  workerPrefetch: Number(process.env.BENCH_WORKER_PREFETCH ?? '2048') || 2048,
   /** Reliability scenario: paced submissions, one SIGKILL of the worker mid-run, short lease. */
   reliabilityRate: 500,
   reliabilitySeconds: s(8, 2),
