@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import { BENCH } from './config';
 import type { BenchEnv } from './infra';
 import { sleep, startWorker, type Service } from './processes';
-import { CpuMeter, cpuSeconds, type CpuUsage } from './proc-stats';
+import { CpuMeter, waitForQuiet, cpuSeconds, type CpuUsage } from './proc-stats';
 
 export interface DrainRun {
   workers: number;
@@ -73,6 +73,7 @@ async function countDone(env: BenchEnv): Promise<number> {
 /** Runs `workers` fresh worker processes until `goal` tasks are done in total or the cap passes. */
 async function phase(env: BenchEnv, workers: number, goal: number, backlog: number, buildSeconds: number): Promise<DrainRun> {
   const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency), WORKER_PREFETCH: String(BENCH.workerPrefetch) };
+  await waitForQuiet(10_000); // the broker is still writing the backlog's messages to its log
   const doneBefore = await countDone(env);
   const since = (await env.db.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]?.t ?? new Date();
   const ws: Service[] = [];

@@ -9,6 +9,7 @@ import { buildTopology, assertTopology, deleteTopology, type Topology } from '..
 import { taskTypes } from '../services/core/tasks/task-types';
 import { BENCH } from './config';
 import { runToExit } from './processes';
+import { waitForQuiet } from './proc-stats';
 
 export interface BenchEnv {
   databaseName: string;
@@ -106,6 +107,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
       } finally {
         await c.close();
       }
+      await waitForQuiet(10_000);
     },
     cleanup,
   };

@@ -132,3 +132,23 @@ export class CpuMeter {
     return { wallSeconds: wall, cpuSeconds: cpu, cores, machineBusyFraction };
   }
 }
+
+/**
+ * Waits (up to `maxMs`) until the machine is quiet: under 0.3 cores busy over two consecutive
+ * 250 ms windows. RabbitMQ compacts its quorum-queue log and PostgreSQL writes back and vacuums
+ * after a burst; a run started into that work measures it too (RabbitMQ at 0.9 cores through the
+ * first ingest run after the publish reference, seen here). Returns the seconds waited.
+ */
+export async function waitForQuiet(maxMs = 15_000): Promise<number> {
+  const t0 = performance.now();
+  let quiet = 0;
+  let prev = machineTicks();
+  while (performance.now() - t0 < maxMs && quiet < 2) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = machineTicks();
+    const cores = now.total > prev.total ? ((now.busy - prev.busy) / (now.total - prev.total)) * os.availableParallelism() : 0;
+    quiet = cores < 0.3 ? quiet + 1 : 0;
+    prev = now;
+  }
+  return (performance.now() - t0) / 1000;
+}

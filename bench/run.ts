@@ -12,6 +12,7 @@ import { createBenchEnv, serverVersions, type BenchEnv } from './infra';
 import { ingestRun, type IngestRun } from './ingest';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import { killAll, serviceErrors, setScenario } from './processes';
+import { waitForQuiet } from './proc-stats';
 import { amqpPublish, bareKoa, pgInsert } from './reference';
 import { reliability, type ReliabilityRun } from './reliability';
 import { renderTable, writeJson, type Results } from './report';
@@ -48,7 +49,8 @@ async function main(): Promise<number> {
       say(`[${((s - t0) / 1000).toFixed(0).padStart(3)} s] ${name}: SKIPPED (time budget)`);
       return null;
     }
-    say(`[${((s - t0) / 1000).toFixed(0).padStart(3)} s] ${name}`);
+    const waited = await waitForQuiet(10_000);
+    say(`[${((s - t0) / 1000).toFixed(0).padStart(3)} s] ${name}${waited > 1 ? ` (after ${waited.toFixed(1)} s waiting for a quiet machine)` : ''}`);
     setScenario(name.split(',')[0] ?? name);
     try {
       return await fn();

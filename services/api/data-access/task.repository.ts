@@ -76,7 +76,10 @@ export function createTaskRepository(db: Db): TaskRepository {
   const inserts = createBatcher<NewTask, CreatedTask>({
     spanName: 'tasks insert batch',
     maxBatch: 500,
-    maxConcurrent: 2,
+    // One statement in flight: everything that arrives meanwhile joins the next one. Measured
+    // (50 connections, alternating runs): 1 in flight 2.8-4.2k req/s at 0.17-0.26 ms CPU per
+    // request, 2 in flight 2.4-3.6k, 4 in flight 1.9-2.7k — smaller batches cost more per row.
+    maxConcurrent: 1,
     async run(batch) {
       try {
         return await insertMany(batch);
