@@ -42,8 +42,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # --- runtime ------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
-# Caps V8's young generation (services/core/runtime/node-flags.ts says why); override per deployment.
-ENV NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app
 # Files stay owned by root and read-only to the app user: the pods run with a read-only root
 # filesystem anyway, and nothing at run time needs to write next to the code.
@@ -58,6 +56,8 @@ EXPOSE 8000 8001
 # SIGTERM/SIGINT handlers (services/core/lifecycle/shutdown.ts), which is what PID 1 needs to
 # receive signals, and the processes spawn no children that would need reaping.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node"]
+# V8 heap flags for a small resident set (services/core/runtime/node-flags.ts says why); they are
+# not allowed in NODE_OPTIONS, so they live here, before the args compose and the chart pass.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=30"]
 # The OpenTelemetry bootstrap must load before the app (node --import), in every entry point.
 CMD ["--import", "./dist/services/core/telemetry/bootstrap.js", "dist/services/api/main.js"]
