@@ -30,6 +30,9 @@ export interface Results {
     offReqPerSec: number;
     exportReqPerSec: number;
     sampledReqPerSec: number;
+    offCpuMsPerReq: number;
+    exportCpuMsPerReq: number;
+    sampledCpuMsPerReq: number;
     exportOverheadPct: number;
     sampledOverheadPct: number;
     sinkRequests: number;
@@ -117,7 +120,10 @@ export function renderTable(r: Results, checks: TargetCheck[]): string {
     out.push(
       `tracing (50 conns): off ${f0(t.offReqPerSec)} req/s; every trace exported ${f0(t.exportReqPerSec)} req/s ` +
         `(overhead ${f1(t.exportOverheadPct)}%); 10 % sampled ${f0(t.sampledReqPerSec)} req/s (overhead ${f1(t.sampledOverheadPct)}%); ` +
-        `the sink got ${t.sinkRequests} exports, ${f0(t.sinkBytes / 1024)} KiB`,
+        `the sink got ${t.sinkRequests} exports, ${f0(t.sinkBytes / 1024)} KiB\n` +
+        `  API CPU per request: off ${t.offCpuMsPerReq.toFixed(3)} ms; every trace exported ${t.exportCpuMsPerReq.toFixed(3)} ms ` +
+        `(+${f0((t.exportCpuMsPerReq / t.offCpuMsPerReq - 1) * 100)}%); 10 % sampled ${t.sampledCpuMsPerReq.toFixed(3)} ms ` +
+        `(+${f0((t.sampledCpuMsPerReq / t.offCpuMsPerReq - 1) * 100)}%)`,
     );
   }
   out.push('\nEND TO END: 1 API + N workers, no-op tasks (latencies from the task rows)');
