@@ -9,7 +9,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 import { sample } from '../support/prom-text';
 import { submitTask } from '../support/api-client';
-import { startOtlpReceiver } from '../support/otlp-receiver';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 
 describe('metrics', () => {
   let t: TestEnv;
@@ -17,7 +17,7 @@ describe('metrics', () => {
   let worker: ServiceProcess;
   let base: string;
   let workerBase: string;
-  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let otlp: OtlpReceiver;
 
   before(async () => {
     // Exemplars link to recorded traces, so tracing is on (exporting to a receiver in the test).
@@ -30,8 +30,7 @@ describe('metrics', () => {
       RETRY_MAX_MS: '40',
       SWEEP_INTERVAL_MS: '50',
       QUEUE_METRICS_INTERVAL_MS: '100',
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      ...otlp.env,
     });
     api = await startReady('api', t.env, port);
     worker = await startReady('worker', t.env, adminPort);

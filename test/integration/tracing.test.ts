@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
-import { renderSpanTree, startOtlpReceiver, SPAN_KIND, type ReceivedSpan } from '../support/otlp-receiver';
+import { renderSpanTree, startOtlpReceiver, SPAN_KIND, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { submitTask } from '../support/api-client';
 import { freePort, startReady, startService, type ServiceProcess } from '../support/processes';
 
 describe('tracing and log correlation', () => {
   let t: TestEnv;
-  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let otlp: OtlpReceiver;
   const procs: ServiceProcess[] = [];
   let api: ServiceProcess;
   let worker: ServiceProcess;
@@ -26,8 +26,7 @@ describe('tracing and log correlation', () => {
     t = await createTestEnv({
       PORT: String(port),
       WORKER_ADMIN_PORT: String(adminPort),
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      ...otlp.env,
       OTEL_BSP_SCHEDULE_DELAY: '100',
       RETRY_BASE_MS: '50',
       RETRY_MAX_MS: '100',

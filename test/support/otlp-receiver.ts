@@ -35,7 +35,15 @@ function attrs(list: OtlpAttr[] | undefined): Record<string, unknown> {
   return out;
 }
 
-export async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; close(): Promise<void> }> {
+export interface OtlpReceiver {
+  url: string;
+  /** The variables that make a Tasker process export its traces here (OTLP/HTTP JSON). */
+  env: Record<string, string>;
+  spans: ReceivedSpan[];
+  close(): Promise<void>;
+}
+
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -81,8 +89,10 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans: Receive
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
     spans,
     close: () => new Promise((r) => server.close(() => r())),
   };
