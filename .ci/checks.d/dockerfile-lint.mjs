@@ -17,7 +17,7 @@ need(/npm ci\b/.test(text) && !/npm install\b/.test(text), 'dependencies only th
 need(/npm ci --omit=dev/.test(text), 'production dependencies installed with npm ci --omit=dev');
 need(/COPY --from=prod-deps \/app\/node_modules/.test(final), 'final stage takes node_modules from the prod-deps stage');
 need(/^USER [1-9]\d*(:\d+)?$/m.test(final), 'final stage runs as a numeric non-root user');
-need(/^ENTRYPOINT \["node"\]$/m.test(final), 'node is the entry point (exec form, PID 1 gets signals)');
+need(/^ENTRYPOINT \["node"(, "--[a-z0-9-]+(=[^"]*)?")*\]$/m.test(final), 'node (with flags only) is the entry point (exec form, PID 1 gets signals)');
 need(/^STOPSIGNAL SIGTERM$/m.test(final), 'STOPSIGNAL SIGTERM');
 // The default command must exist in the build output (npm run build has run before the checks).
 for (const m of text.matchAll(/"(?:\.\/)?(dist\/[^"]+\.js)"/g)) need(existsSync(path.join(ROOT, m[1])), `${m[1]} is not in the build output`);
