@@ -203,11 +203,11 @@ describe('autoscaling.mode', () => {
 });
 
 describe('worker groups', () => {
-  test('each group gets its own Deployment with task types, concurrency, resources and PDB', () => {
+  test('each group gets its own Deployment with task types, concurrency, prefetch, resources and PDB', () => {
     const docs = base({}, {
       workerGroups: {
         simulate: { taskTypes: ['simulate'] },
-        heavy: { taskTypes: ['simulate'], concurrency: 2, drainTimeoutSeconds: 90, resources: { limits: { memory: '2Gi' } } },
+        heavy: { taskTypes: ['simulate'], concurrency: 2, prefetch: 64, drainTimeoutSeconds: 90, resources: { limits: { memory: '2Gi' } } },
         off: { taskTypes: ['simulate'], enabled: false },
       },
     });
@@ -216,11 +216,14 @@ describe('worker groups', () => {
     const env = envOf(c);
     assert.equal(env.WORKER_TASK_TYPES.value, 'simulate');
     assert.equal(env.WORKER_CONCURRENCY.value, '2');
+    assert.equal(env.WORKER_PREFETCH.value, '64');
     assert.equal(env.DRAIN_TIMEOUT_MS.value, '90000');
     assert.equal(c.resources.limits.memory, '2Gi');
     assert.equal(c.resources.requests.memory, '128Mi', 'defaults from `worker` still apply');
     assert.equal(heavy.spec.template.spec.terminationGracePeriodSeconds, 95);
-    assert.equal(envOf(named(docs, 'Deployment', `${FULL}-worker-simulate`).spec.template.spec.containers[0]).WORKER_CONCURRENCY.value, '8');
+    const simulate = envOf(named(docs, 'Deployment', `${FULL}-worker-simulate`).spec.template.spec.containers[0]);
+    assert.equal(simulate.WORKER_CONCURRENCY.value, '8');
+    assert.equal(simulate.WORKER_PREFETCH.value, '0', 'default: the app takes 2 × concurrency');
     assert.equal(named(docs, 'Deployment', `${FULL}-worker-off`), undefined, 'disabled group renders nothing');
     assert.equal(ofKind(docs, 'PodDisruptionBudget').length, 3, 'api + two enabled groups');
     assert.equal(ofKind(docs, 'ScaledObject').length, 2);
