@@ -12,6 +12,7 @@ import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';
 import { serverSpan } from './middleware/server-span';
+import { tracingEnabled } from '../core/telemetry/sdk-handle';
 import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
@@ -36,7 +37,8 @@ export interface AppDeps {
 export function buildApp(d: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are logged by errorHandler, once
-  app.use(serverSpan());
+  // With tracing off every span would be a no-op: keep the middleware off the request path.
+  if (tracingEnabled()) app.use(serverSpan());
   app.use(requestContext(d.metrics));
   app.use(errorHandler(d.logger));
   app.use(securityHeaders(d.hsts));
