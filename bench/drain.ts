@@ -72,7 +72,6 @@ async function countDone(env: BenchEnv): Promise<number> {
 
 /** Runs `workers` fresh worker processes until `goal` tasks are done in total or the cap passes. */
 async function phase(env: BenchEnv, workers: number, goal: number, backlog: number, buildSeconds: number): Promise<DrainRun> {
-  const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency), WORKER_PREFETCH: String(BENCH.workerPrefetch) };
   await waitForQuiet(10_000); // the broker is still writing the backlog's messages to its log
   const doneBefore = await countDone(env);
   const since = (await env.db.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]?.t ?? new Date();
@@ -81,7 +80,7 @@ async function phase(env: BenchEnv, workers: number, goal: number, backlog: numb
   const meter = new CpuMeter({ bench: process.pid });
   try {
     // Spawned together, so neither worker gets a head start.
-    ws.push(...(await Promise.all(Array.from({ length: workers }, (_, i) => startWorker(serviceEnv, `worker-${i + 1}`)))));
+    ws.push(...(await Promise.all(Array.from({ length: workers }, (_, i) => startWorker(env.serviceEnv, `worker-${i + 1}`)))));
     const deadline = t0 + BENCH.drainCapSeconds * 1000;
     let done = doneBefore;
     while (performance.now() < deadline) {

@@ -33,11 +33,10 @@ export interface E2eRun {
 
 export async function endToEnd(env: BenchEnv, workers: number): Promise<E2eRun> {
   await env.reset();
-  const serviceEnv = { ...env.serviceEnv, WORKER_CONCURRENCY: String(BENCH.workerConcurrency), WORKER_PREFETCH: String(BENCH.workerPrefetch) };
-  const api = await startApi(serviceEnv);
+  const api = await startApi(env.serviceEnv);
   const ws: Service[] = [];
   try {
-    for (let i = 1; i <= workers; i++) ws.push(await startWorker(serviceEnv, `worker-${i}`));
+    for (let i = 1; i <= workers; i++) ws.push(await startWorker(env.serviceEnv, `worker-${i}`));
     const pids: Record<string, number> = { api: api.svc.pid, bench: process.pid };
     for (const w of ws) pids[w.name] = w.pid;
     const url = `${api.url}/tasks`;

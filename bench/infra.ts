@@ -51,6 +51,9 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     AUTH_MODE: 'none',
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
+    // Read by workers only (the API ignores them).
+    WORKER_CONCURRENCY: String(BENCH.workerConcurrency),
+    WORKER_PREFETCH: String(BENCH.workerPrefetch),
   };
   let db: pg.Pool | null = null;
   let cleaned = false;

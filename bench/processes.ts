@@ -143,8 +143,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A port the OS says is free right now (bound to 0 on 127.0.0.1, read, released). */
-
 /** An API process on a free port, ready. */
 export async function startApi(env: Record<string, string>, label = 'api'): Promise<{ svc: Service; port: number; url: string }> {
   const port = await freePort();

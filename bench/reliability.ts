@@ -27,8 +27,6 @@ export async function reliability(env: BenchEnv): Promise<ReliabilityRun> {
   const leaseMs = BENCH.reliabilityLeaseMs;
   const serviceEnv = {
     ...env.serviceEnv,
-    WORKER_CONCURRENCY: String(BENCH.workerConcurrency),
-    WORKER_PREFETCH: String(BENCH.workerPrefetch),
     LEASE_MS: String(leaseMs),
     HEARTBEAT_MS: String(Math.floor(leaseMs / 3)),
     REAP_INTERVAL_MS: '500',

@@ -139,7 +139,8 @@ async function main(): Promise<number> {
         loadAverageAtStart,
         loadAverageAtEnd: os.loadavg(),
       },
-      settings: { ...BENCH, serviceEnv: { LOG_LEVEL: 'warn', AUTH_MODE: 'none', NODE_ENV: 'production', WORKER_CONCURRENCY: BENCH.workerConcurrency, WORKER_PREFETCH: BENCH.workerPrefetch } },
+      // The services' settings as spawned, without this run's connection URLs and prefix.
+      settings: { ...BENCH, serviceEnv: Object.fromEntries(Object.entries(e.serviceEnv).filter(([k]) => !/_URL$|^AMQP_PREFIX$/.test(k))) },
       references: { bareKoa: koa, pgInsert: ins, amqpPublish: pub },
       ingest,
       tracing,

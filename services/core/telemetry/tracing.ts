@@ -91,15 +91,20 @@ export async function inSpan<T>(
   }
 }
 
-/** trace_id/span_id of the active span, for log lines and exemplars. */
-/** The active trace's id if its spans are being recorded and exported (an exemplar must link to a trace that exists). */
-export function sampledTraceId(): string | undefined {
+/** The active span's context, when there is a valid one. */
+function activeSpanContext() {
   const sc = trace.getActiveSpan()?.spanContext();
-  return sc && trace.isSpanContextValid(sc) && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc.traceId : undefined;
+  return sc && trace.isSpanContextValid(sc) ? sc : undefined;
 }
 
+/** The active trace's id if its spans are being recorded and exported (an exemplar must link to a trace that exists). */
+export function sampledTraceId(): string | undefined {
+  const sc = activeSpanContext();
+  return sc && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc.traceId : undefined;
+}
+
+/** trace_id/span_id of the active span, for log lines. */
 export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
-  const sc = trace.getActiveSpan()?.spanContext();
-  if (!sc || !trace.isSpanContextValid(sc)) return undefined;
-  return { trace_id: sc.traceId, span_id: sc.spanId };
+  const sc = activeSpanContext();
+  return sc ? { trace_id: sc.traceId, span_id: sc.spanId } : undefined;
 }
