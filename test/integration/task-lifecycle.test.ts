@@ -61,6 +61,15 @@ describe('task lifecycle', () => {
     }, timeoutMs);
   const startedCount = (id: string) =>
     workers.flatMap((w) => w.logs).filter((l) => l.task_id === id && l.msg === 'task started').length;
+  /**
+   * The worker's log lines reach this process through a pipe, the task's state through HTTP: the
+   * state can arrive first. Waits until `n` starts are logged, then returns the count (which the
+   * tests still compare exactly, so an extra start fails them).
+   */
+  const startsLogged = async (id: string, n: number) => {
+    await waitFor(`${n} starts of ${id} logged`, () => Promise.resolve(startedCount(id) >= n), 2_000).catch(() => undefined);
+    return startedCount(id);
+  };
 
   it('runs a submitted task to done through a worker process', async () => {
     await startWorker();
@@ -74,7 +83,7 @@ describe('task lifecycle', () => {
     assert.ok(seen.has('processing'), `saw processing (saw ${[...seen].join(',')})`);
     assert.deepEqual(v.result, { echo: { durationMs: 200, note: 'hi' }, slept_ms: 200, attempt: 1 });
     assert.equal(v.attempts, 1);
-    assert.equal(startedCount(id), 1);
+    assert.equal(await startsLogged(id, 1), 1);
   });
 
   it('retries a failing attempt with backoff and then succeeds', async () => {
@@ -82,7 +91,7 @@ describe('task lifecycle', () => {
     const v = await until(id, 'done');
     assert.equal(v.attempts, 3);
     assert.equal(v.error?.attempt, 2, 'the last failed attempt stays visible');
-    assert.equal(startedCount(id), 3);
+    assert.equal(await startsLogged(id, 3), 3);
   });
 
   it('fails a task after max attempts with the last error', async () => {
@@ -91,7 +100,7 @@ describe('task lifecycle', () => {
     assert.equal(v.attempts, 3);
     assert.equal(v.error?.reason, 'error');
     assert.match(v.error?.message ?? '', /simulated failure on attempt 3/);
-    assert.equal(startedCount(id), 3);
+    assert.equal(await startsLogged(id, 3), 3);
   });
 
   it('runs the handler once when the message is delivered several times', async () => {
@@ -101,7 +110,7 @@ describe('task lifecycle', () => {
     await publishRaw(`${t.prefix}.tasks`, 'simulate', msg);
     await until(id, 'done');
     await new Promise((r) => setTimeout(r, 500)); // let every duplicate be consumed
-    assert.equal(startedCount(id), 1);
+    assert.equal(await startsLogged(id, 1), 1);
     assert.equal((await get(id)).attempts, 1);
   });
 
