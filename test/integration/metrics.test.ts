@@ -5,41 +5,36 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
-import { freePort, startReady, type ServiceProcess } from '../support/processes';
+import { waitFor, type TestEnv } from '../support/infra';
+import type { ServiceProcess } from '../support/processes';
+import { startStack, type Stack } from '../support/stack';
 import { sample } from '../support/prom-text';
 import { submitTask } from '../support/api-client';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 
 describe('metrics', () => {
   let t: TestEnv;
-  let api: ServiceProcess;
   let worker: ServiceProcess;
   let base: string;
   let workerBase: string;
   let otlp: OtlpReceiver;
 
+  let s: Stack;
+
   before(async () => {
     // Exemplars link to recorded traces, so tracing is on (exporting to a receiver in the test).
     otlp = await startOtlpReceiver();
-    const [port, adminPort] = [await freePort(), await freePort()];
-    t = await createTestEnv({
-      PORT: String(port),
-      WORKER_ADMIN_PORT: String(adminPort),
+    s = await startStack({
       RETRY_BASE_MS: '20',
       RETRY_MAX_MS: '40',
       SWEEP_INTERVAL_MS: '50',
       QUEUE_METRICS_INTERVAL_MS: '100',
       ...otlp.env,
     });
-    api = await startReady('api', t.env, port);
-    worker = await startReady('worker', t.env, adminPort);
-    base = `http://127.0.0.1:${port}`;
-    workerBase = `http://127.0.0.1:${adminPort}`;
+    ({ t, worker, base, workerBase } = s);
   });
   after(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await t?.cleanup();
+    await s?.stop();
     await otlp?.close();
   });
 

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
+import { waitFor, type TestEnv } from '../support/infra';
 import { getTask, submitTask } from '../support/api-client';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
+import { startStack, type Stack } from '../support/stack';
 
 interface TaskView {
   task_id: string;
@@ -22,28 +23,22 @@ interface TaskView {
 
 describe('task operations', () => {
   let t: TestEnv;
-  let api: ServiceProcess;
   let worker: ServiceProcess;
   let base: string;
+  let s: Stack;
 
   before(async () => {
-    const port = await freePort();
-    const adminPort = await freePort();
-    t = await createTestEnv({
-      PORT: String(port),
-      WORKER_ADMIN_PORT: String(adminPort),
+    s = await startStack({
       HEARTBEAT_MS: '300',
       SWEEP_INTERVAL_MS: '100',
       REPLAY_RATE_PER_SECOND: '20',
       TASK_TIMEOUT_CEILING_MS: '60000',
     });
-    api = await startReady('api', t.env, port);
-    worker = await startReady('worker', t.env, adminPort);
-    base = `http://127.0.0.1:${port}`;
+    ({ t, worker, base } = s);
   });
   after(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await t?.cleanup();
+    await worker?.stop(); // a test replaces the stack's worker with a fresh one
+    await s?.stop();
   });
 
   const submit = (type: string, payload: unknown, extra: Record<string, unknown> = {}) => submitTask(base, { type, payload, ...extra });

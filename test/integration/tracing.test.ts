@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
+import { waitFor, type TestEnv } from '../support/infra';
 import { renderSpanTree, startOtlpReceiver, SPAN_KIND, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { submitTask } from '../support/api-client';
-import { freePort, startReady, startService, type ServiceProcess } from '../support/processes';
+import { freePort, startService, type ServiceProcess } from '../support/processes';
+import { startStack, type Stack } from '../support/stack';
 
 describe('tracing and log correlation', () => {
   let t: TestEnv;
@@ -20,12 +21,11 @@ describe('tracing and log correlation', () => {
   let worker: ServiceProcess;
   let base: string;
 
+  let s: Stack;
+
   before(async () => {
     otlp = await startOtlpReceiver();
-    const [port, adminPort] = [await freePort(), await freePort()];
-    t = await createTestEnv({
-      PORT: String(port),
-      WORKER_ADMIN_PORT: String(adminPort),
+    s = await startStack({
       ...otlp.env,
       OTEL_BSP_SCHEDULE_DELAY: '100',
       RETRY_BASE_MS: '50',
@@ -33,15 +33,12 @@ describe('tracing and log correlation', () => {
       SWEEP_INTERVAL_MS: '100',
       SWEEP_UNCONFIRMED_AFTER_MS: '300',
     });
-    api = await startReady('api', t.env, port);
-    worker = await startReady('worker', t.env, adminPort);
-    procs.push(api, worker);
-    base = `http://127.0.0.1:${port}`;
+    ({ t, api, worker, base } = s);
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    await s?.stop();
     await otlp?.close();
-    await t?.cleanup();
   });
 
   const submit = (apiBase: string, payload: unknown) => submitTask(apiBase, { payload });
