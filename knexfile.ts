@@ -1,49 +1,8 @@
 /**
- * Knex configuration: the one description of how to reach PostgreSQL and where migrations live.
- * Used by the migrate entry point (`npm run migrate`), the API and the worker alike.
+ * For the knex CLI only (`npx knex migrate:status` …): adapts the service's configuration, read
+ * from the environment, to what the CLI expects. The services build theirs in core/db/knex-config.
  */
-import path from 'node:path';
-import type { Knex } from 'knex';
-import { loadConfig, type Config } from './services/core/config/config';
-
-/** Migrations are compiled next to this file, so the same config works from `dist/`. */
-export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
-const EXT = path.extname(__filename);
-
-export function knexConfig(
-  c: Pick<
-    Config,
-    'DATABASE_URL' | 'DB_POOL_MAX' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_IDLE_IN_TX_TIMEOUT_MS'
-  >,
-  applicationName = 'tasker',
-): Knex.Config {
-  return {
-    client: 'pg',
-    connection: {
-      connectionString: c.DATABASE_URL,
-      application_name: applicationName,
-      connectionTimeoutMillis: c.DB_CONNECT_TIMEOUT_MS,
-      statement_timeout: c.DB_STATEMENT_TIMEOUT_MS,
-      idle_in_transaction_session_timeout: c.DB_IDLE_IN_TX_TIMEOUT_MS,
-      // Client-side bound too: statement_timeout cannot help when the network to the server is gone.
-      query_timeout: c.DB_STATEMENT_TIMEOUT_MS + 1_000,
-      keepAlive: true,
-    },
-    pool: {
-      min: 0,
-      max: c.DB_POOL_MAX,
-      acquireTimeoutMillis: c.DB_CONNECT_TIMEOUT_MS + 1_000,
-      createTimeoutMillis: c.DB_CONNECT_TIMEOUT_MS,
-      idleTimeoutMillis: 30_000,
-    },
-    acquireConnectionTimeout: c.DB_CONNECT_TIMEOUT_MS + 1_000,
-    migrations: {
-      directory: MIGRATIONS_DIR,
-      tableName: 'knex_migrations',
-      loadExtensions: [EXT],
-      extension: EXT.slice(1),
-    },
-  };
-}
+import { loadConfig } from './services/core/config/config';
+import { knexConfig } from './services/core/db/knex-config';
 
 export default knexConfig(loadConfig());

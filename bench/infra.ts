@@ -41,7 +41,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
   const url = new URL(BENCH.adminDatabaseUrl);
   url.pathname = `/${databaseName}`;
   const databaseUrl = url.toString();
-  const topology = buildTopology(prefix, taskTypes(false), 10);
+  const topology = buildTopology(prefix, taskTypes(), 10);
   const queue = topology.queues.find((q) => q.types.includes('simulate'))?.name ?? `${prefix}.q.simulate`;
   const serviceEnv: Record<string, string> = {
     DATABASE_URL: databaseUrl,

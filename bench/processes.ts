@@ -4,13 +4,10 @@
  * child is registered so that a failing or interrupted run still kills them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../test/support/processes';
+import { freePort, launchService, type ServiceName } from '../services/core/runtime/launcher';
 import path from 'node:path';
 import { peakRssMb } from './proc-stats';
-import { NODE_FLAGS } from '../services/core/runtime/node-flags';
 
-const DIST = path.resolve(__dirname, '..');
-const BOOTSTRAP = path.join(DIST, 'services', 'core', 'telemetry', 'bootstrap.js');
 const MAX_LOG_LINES = 200;
 
 const live = new Set<ChildProcess>();
@@ -56,11 +53,16 @@ export interface Service {
 /** BENCH_NODE_OPTIONS: extra Node/V8 flags for every spawned process (to try a flag before adopting it). */
 const EXTRA_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
 
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', ...(EXTRA_NODE_OPTIONS ? { NODE_OPTIONS: EXTRA_NODE_OPTIONS } : {}), ...env };
+}
+
 function spawnNode(name: string, args: string[], env: Record<string, string>): Service {
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...(EXTRA_NODE_OPTIONS ? { NODE_OPTIONS: EXTRA_NODE_OPTIONS } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return watch(name, spawn(process.execPath, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Registers a child, keeps the tail of its output and its error lines. */
+function watch(name: string, child: ChildProcess): Service {
   live.add(child);
   const lines: string[] = [];
   const keep = (d: Buffer) => {
@@ -102,9 +104,9 @@ function spawnNode(name: string, args: string[], env: Record<string, string>): S
 /** BENCH_CPU_PROF=<dir>: every API and worker process writes a V8 CPU profile there when it exits. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 
-export function startService(name: 'api' | 'worker' | 'migrate', env: Record<string, string>, label: string = name): Service {
+export function startService(name: ServiceName, env: Record<string, string>, label: string = name): Service {
   const prof = CPU_PROF_DIR && name !== 'migrate' ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
-  return spawnNode(label, [...prof, ...NODE_FLAGS, '--import', BOOTSTRAP, path.join(DIST, 'services', name, 'main.js')], env);
+  return watch(label, launchService(name, { env: childEnv(env), nodeArgs: prof }));
 }
 
 /** Runs a one-shot entry point (migrate) to completion; rejects after `timeoutMs`. */

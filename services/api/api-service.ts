@@ -1,6 +1,6 @@
 /**
  * The API, wired: config → database → broker → domain → Koa app → servers. `main.ts` runs it with
- * signal handling; tests run the same wiring in-process.
+ * signal handling (core/lifecycle/service); tests can run the same wiring in-process.
  */
 import { createBroker } from '../core/amqp/broker';
 import { createPublisher } from '../core/amqp/publisher';
@@ -10,9 +10,11 @@ import { createDatabase, requiredSchemaVersion } from '../core/db/database';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
 import { listen, type RunningServer } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
+import type { Service } from '../core/lifecycle/service';
 import { once } from '../core/lifecycle/shutdown';
 import type { Logger } from '../core/log/logger';
 import { createMetricsRegistry } from '../core/metrics/registry';
+import { loadExtensions } from '../core/tasks/extension';
 import { taskTypes } from '../core/tasks/task-types';
 import { createApiKeyRepository } from '../core/auth/api-key.repository';
 import { buildApp, buildOpsApp } from './app';
@@ -23,19 +25,17 @@ import { createTaskService } from './domain/task.service';
 import { createApiMetrics } from './metrics';
 import { createQueueMonitor } from './queue-monitor';
 
-export interface ApiService {
+export interface ApiService extends Service {
   /** Connects, listens; resolves with the bound port(s). */
   start(): Promise<{ port: number; adminPort: number }>;
-  /** Drains in-flight requests and closes everything. Safe to call twice or before start. */
-  stop(signal?: string): Promise<void>;
 }
 
 export async function createApiService(config: Config, logger: Logger): Promise<ApiService> {
-  const faults = new Set(config.FAULT_INJECTION);
+  const extensions = loadExtensions(config.EXTENSIONS);
   const registry = createMetricsRegistry();
   const metrics = createApiMetrics(registry);
 
-  const types = taskTypes(config.ENABLE_TEST_TASK_TYPES);
+  const types = taskTypes(extensions);
   const db = createDatabase(config, logger, 'tasker-api');
   const broker = createBroker({
     url: config.RABBITMQ_URL,
@@ -45,14 +45,13 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     connectionName: 'tasker-api',
     onReconnect: () => metrics.brokerReconnects.inc(),
   });
-  const publisher = await createPublisher(broker, logger, { publishCopies: faults.has('publish-thrice') ? 3 : 1 });
+  const publisher = extensions.reduce((p, e) => e.wrapPublisher?.(p) ?? p, await createPublisher(broker, logger));
   const repo = createTaskRepository(db);
   const dispatcher = createTaskDispatcher({
     publisher,
     markPublished: (ids) => repo.markPublished(ids),
     logger,
-    // Fault-injection suite only: die after the commit, before the publish; the sweeper must recover.
-    beforePublish: faults.has('api-exit-after-commit') ? () => process.exit(70) : undefined,
+    beforePublish: extensions.find((e) => e.beforeDispatch)?.beforeDispatch,
   });
   const tasks = createTaskService(repo, dispatcher, {
     types,

@@ -3,17 +3,12 @@
  * the foreground with their logs interleaved. The first Ctrl-C (or SIGTERM) drains both cleanly;
  * the exit code is non-zero if either child fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { NODE_FLAGS } from '../core/runtime/node-flags';
+import type { ChildProcess } from 'node:child_process';
+import { launchService, type ServiceName } from '../core/runtime/launcher';
 
-const root = path.resolve(__dirname, '..');
-const entry = (name: string) => path.join(root, name, 'main.js');
-
-function run(name: string): ChildProcess {
+function run(name: ServiceName): ChildProcess {
   // detached: the children get exactly one signal, forwarded by us, not a second one from the TTY.
-  const bootstrap = path.join(root, 'core', 'telemetry', 'bootstrap.js');
-  return spawn(process.execPath, [...process.execArgv, ...NODE_FLAGS, '--import', bootstrap, entry(name)], { stdio: 'inherit', detached: true });
+  return launchService(name, { env: process.env, stdio: 'inherit', detached: true, nodeArgs: process.execArgv });
 }
 
 function exitCode(child: ChildProcess): Promise<number> {

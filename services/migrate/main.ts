@@ -1,11 +1,11 @@
 /**
  * The migrate entry point (`npm run migrate`, the chart's migration Job, compose's one-shot
  * service): creates the database if it does not exist yet, then runs knex `migrate:latest` with
- * the configuration of knexfile.ts. Migrations run here only, never from the API or the worker.
+ * the configuration of core/db/knex-config.ts. Migrations run here only, never from the API or the worker.
  */
 import knexFactory from 'knex';
 import { Client } from 'pg';
-import { knexConfig } from '../../knexfile';
+import { knexConfig } from '../core/db/knex-config';
 import { loadConfig } from '../core/config/config';
 import { createLogger } from '../core/log/logger';
 

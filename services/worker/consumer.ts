@@ -8,7 +8,8 @@ import type { Broker } from '../core/amqp/broker';
 import type { QueueSpec } from '../core/amqp/topology';
 import type { Logger } from '../core/log/logger';
 import { parseTaskMessage, type TaskMessage } from '../core/tasks/task';
-import type { RunOutcome, TaskRunner } from './task-runner';
+import type { RunOutcome } from './execution/runner-events';
+import type { TaskRunner } from './execution/task-runner';
 
 export interface Consumer {
   start(): Promise<void>;

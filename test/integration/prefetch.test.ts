@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildTopology, queuesFor } from '../../services/core/amqp/topology';
+import { extension } from '../plugin/test-extension';
 import { taskTypes } from '../../services/core/tasks/task-types';
 import { submitTask } from '../support/api-client';
 import { waitFor } from '../support/infra';
@@ -26,7 +27,7 @@ describe('worker prefetch', () => {
   after(() => s?.stop());
 
   it('runs `concurrency` tasks, holds `prefetch` more, and leaves the rest ready', async () => {
-    const queue = queuesFor(buildTopology(s.t.prefix, taskTypes(true), 10), ['test.record'])[0]!.name;
+    const queue = queuesFor(buildTopology(s.t.prefix, taskTypes([extension]), 10), ['test.record'])[0]!.name;
     for (let i = 0; i < 7; i++) await submitTask(s.base, { type: 'test.record', payload: { mode: 'sleep', durationMs: 20_000 } });
     const processing = async () =>
       Number((await s.t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks WHERE status = 'processing'`)).rows[0]!.n);

@@ -6,10 +6,11 @@ import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
-import { knexConfig } from '../../knexfile';
+import { knexConfig } from '../../services/core/db/knex-config';
 import { loadConfig, type Config } from '../../services/core/config/config';
 import { buildTopology, deleteTopology } from '../../services/core/amqp/topology';
 import { taskTypes } from '../../services/core/tasks/task-types';
+import { extension, TEST_EXTENSION_PATH } from '../plugin/test-extension';
 
 export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -49,7 +50,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     AMQP_PREFIX: prefix,
     LOG_LEVEL: 'info',
     NODE_ENV: 'test',
-    ENABLE_TEST_TASK_TYPES: 'true',
+    EXTENSIONS: TEST_EXTENSION_PATH,
     ...overrides,
   };
   const config = loadConfig(env);
@@ -85,7 +86,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
 async function removeTopology(prefix: string): Promise<void> {
   const c = await amqp.connect(RABBITMQ_URL);
   try {
-    await deleteTopology(c, buildTopology(prefix, taskTypes(true), 1));
+    await deleteTopology(c, buildTopology(prefix, taskTypes([extension]), 1));
   } finally {
     await c.close();
   }

@@ -1,11 +1,9 @@
 /** Runs the real API and worker entry points as child processes and reads their JSON logs. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, launchService } from '../../services/core/runtime/launcher';
 import { waitFor } from './infra';
-import { NODE_FLAGS } from '../../services/core/runtime/node-flags';
 
-const DIST_SERVICES = path.resolve(__dirname, '../../services');
+export { freePort };
 
 export interface LogLine {
   level: string;
@@ -24,14 +22,10 @@ export interface ServiceProcess {
 }
 
 export function startService(name: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const bootstrap = path.join(DIST_SERVICES, 'core', 'telemetry', 'bootstrap.js');
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', bootstrap, path.join(DIST_SERVICES, name, 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = launchService(name, { env: { PATH: process.env.PATH ?? '', ...env } });
   const logs: LogLine[] = [];
   let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
@@ -45,7 +39,7 @@ export function startService(name: 'api' | 'worker', env: Record<string, string>
     }
   });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, sig) => {
       if (code !== 0 && process.env.TEST_VERBOSE) process.stderr.write(`${name} stderr: ${stderr}\n`);
@@ -87,16 +81,4 @@ export async function startReady(name: 'api' | 'worker', env: Record<string, str
     throw new Error(`${name} did not get ready; last log lines: ${JSON.stringify(p.logs.slice(-5))}`, { cause: e });
   }
   return p;
-}
-
-/** A port the OS says is free right now (bound to 0, read, released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createApiMetrics } from '../../services/api/metrics';
 import { createMetricsRegistry } from '../../services/core/metrics/registry';
-import { createWorkerMetrics } from '../../services/worker/metrics';
+import { createWorkerMetrics } from '../../services/worker/observe/worker-metrics';
 
 const FILES = path.resolve(__dirname, '../../../charts/tasker/files');
 

@@ -4,7 +4,7 @@ import { buildTopology, queuesFor } from '../../services/core/amqp/topology';
 import { parseTaskMessage } from '../../services/core/tasks/task';
 import { PRODUCTION_TASK_TYPES, taskTypes } from '../../services/core/tasks/task-types';
 
-const findTaskType = (name: string) => taskTypes(true).find((t) => t.name === name);
+const findTaskType = (name: string) => taskTypes().find((t) => t.name === name);
 const TASK_TYPES = PRODUCTION_TASK_TYPES;
 
 describe('task message', () => {
@@ -45,8 +45,12 @@ describe('topology', () => {
 });
 
 describe('task types', () => {
-  it('registers test-only types only when asked to', () => {
-    assert.deepEqual(taskTypes(false).map((t) => t.name), ['simulate']);
-    assert.deepEqual(taskTypes(true).map((t) => t.name), ['simulate', 'test.record', 'test.thread']);
+  it('registers only the built-in types unless an extension adds its own', () => {
+    assert.deepEqual(taskTypes().map((t) => t.name), ['simulate']);
+    const ext = { name: 'x', taskTypes: [{ ...PRODUCTION_TASK_TYPES[0]!, name: 'x.one', queue: 'x' }] };
+    assert.deepEqual(taskTypes([ext]).map((t) => t.name), ['simulate', 'x.one']);
+  });
+  it('refuses a type registered twice', () => {
+    assert.throws(() => taskTypes([{ name: 'dup', taskTypes: PRODUCTION_TASK_TYPES }]), /simulate is registered twice/);
   });
 });

@@ -18,7 +18,7 @@ export interface DispatcherDeps {
   publisher: Publisher;
   markPublished: (ids: string[]) => Promise<void>;
   logger: Logger;
-  /** Test-only fault hook, called after the commit and before the publish. */
+  /** Extension hook, called after the commit and before the publish (the fault-injection suite exits here). */
   beforePublish?: () => void;
   /** Confirms are written to PostgreSQL at most this often, as one UPDATE. */
   batchIntervalMs?: number;

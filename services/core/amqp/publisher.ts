@@ -17,13 +17,7 @@ export interface Publisher {
 
 const CONFIRM_TIMEOUT_MS = 10_000;
 
-export interface PublisherOptions {
-  /** Fault-injection suite only: publish every message this many times (duplicates must be harmless). */
-  publishCopies?: number;
-}
-
-export async function createPublisher(broker: Broker, logger: Logger, opts: PublisherOptions = {}): Promise<Publisher> {
-  const copies = opts.publishCopies ?? 1;
+export async function createPublisher(broker: Broker, logger: Logger): Promise<Publisher> {
   const log = logger.child({ module: 'publisher' });
   let ch: ConfirmChannel | null = null;
   /** message ids the broker returned as unroutable; the confirm that follows checks here. */
@@ -46,12 +40,7 @@ export async function createPublisher(broker: Broker, logger: Logger, opts: Publ
   return {
     exchange: broker.topology.exchange,
     isReady: () => ch !== null && broker.isConnected(),
-    publish(msg, headers = {}) {
-      if (copies > 1) {
-        return Promise.all(Array.from({ length: copies }, () => publishOnce(msg, headers))).then(() => undefined);
-      }
-      return publishOnce(msg, headers);
-    },
+    publish: (msg, headers = {}) => publishOnce(msg, headers),
   };
 
   function publishOnce(msg: TaskMessage, headers: Record<string, string>): Promise<void> {

@@ -77,10 +77,8 @@ const schema = z.object({
   /** Bulk dead-letter replay spreads tasks at this rate, so a replay cannot flood the workers. */
   REPLAY_RATE_PER_SECOND: int(50, 1, 100_000),
   REPLAY_MAX_BATCH: int(1_000, 1, 100_000),
-  /** Registers the test-only task types (fault-injection suite). Never in production. */
-  ENABLE_TEST_TASK_TYPES: z.stringbool().default(false),
-  /** Test-only fault switches (honoured only with NODE_ENV=test): api-exit-after-commit, publish-thrice. */
-  FAULT_INJECTION: csv,
+  /** Comma-separated absolute paths of extension modules (task types and handlers; see core/tasks/extension.ts). */
+  EXTENSIONS: csv.pipe(z.array(z.string().startsWith('/', 'absolute module paths only'))),
   /** `required`: every task endpoint needs a bearer API key or JWT. Default: required in production, none otherwise. */
   AUTH_MODE: z.enum(['required', 'none']).optional(),
   /** How long a verified API key is trusted without a database lookup (revocation takes effect within it). */
@@ -138,7 +136,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.HEARTBEAT_MS >= c.LEASE_MS) cross.push('HEARTBEAT_MS: must be below LEASE_MS');
   if (c.SIMULATE_MIN_MS > c.SIMULATE_MAX_MS) cross.push('SIMULATE_MIN_MS: must not exceed SIMULATE_MAX_MS');
   if (c.RETRY_BASE_MS > c.RETRY_MAX_MS) cross.push('RETRY_BASE_MS: must not exceed RETRY_MAX_MS');
-  if (c.FAULT_INJECTION.length > 0 && c.NODE_ENV !== 'test') cross.push('FAULT_INJECTION: only allowed with NODE_ENV=test');
   const jwtSources = [c.AUTH_JWT_JWKS_URL, c.AUTH_JWT_PUBLIC_KEY, c.AUTH_JWT_SECRET].filter((x) => x !== undefined).length;
   if (jwtSources > 1) cross.push('AUTH_JWT_*: set only one of AUTH_JWT_JWKS_URL, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_SECRET');
   if (jwtSources === 1 && c.AUTH_JWT_ALGORITHMS.length === 0) cross.push('AUTH_JWT_ALGORITHMS: required with a JWT key source');

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { knexConfig, MIGRATIONS_DIR } from '../../../knexfile';
+import { knexConfig, MIGRATIONS_DIR } from './knex-config';
 import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
 

@@ -3,7 +3,7 @@
  * isolation. The API validates submissions against it; the worker pairs each entry with its handler.
  */
 import { z } from 'zod';
-import { TEST_TASK_TYPES } from './test-task-types';
+import type { TaskerExtension } from './extension';
 
 export interface BackoffPolicy {
   baseMs: number;
@@ -58,7 +58,13 @@ export const PRODUCTION_TASK_TYPES: readonly TaskTypeDefinition[] = [
 
 export const DEFAULT_TASK_TYPE = 'simulate';
 
-/** The types this installation knows: production types, plus test-only ones when enabled. */
-export function taskTypes(includeTestTypes: boolean): readonly TaskTypeDefinition[] {
-  return includeTestTypes ? [...PRODUCTION_TASK_TYPES, ...TEST_TASK_TYPES] : PRODUCTION_TASK_TYPES;
+/** The types this installation knows: the built-in ones plus those of its extensions (names must be unique). */
+export function taskTypes(extensions: readonly TaskerExtension[] = []): readonly TaskTypeDefinition[] {
+  const all = [...PRODUCTION_TASK_TYPES, ...extensions.flatMap((e) => e.taskTypes ?? [])];
+  const seen = new Set<string>();
+  for (const t of all) {
+    if (seen.has(t.name)) throw new Error(`task type ${t.name} is registered twice`);
+    seen.add(t.name);
+  }
+  return all;
 }

@@ -4,7 +4,7 @@
  * `failTimes: n` makes the first n attempts throw.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskHandler } from '../handler';
+import type { TaskHandler } from '../../core/tasks/handler-contract';
 
 export function createSimulateHandler(minMs: number, maxMs: number): TaskHandler {
   return async (payload, ctx) => {

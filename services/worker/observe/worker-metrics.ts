@@ -1,6 +1,6 @@
 /** The worker's metrics: outcomes, wait/run/end-to-end latency, in-flight, recovery activity. */
-import type { MetricsRegistry } from '../core/metrics/registry';
-import { client, createCommonMetrics } from '../core/metrics/registry';
+import type { MetricsRegistry } from '../../core/metrics/registry';
+import { client, createCommonMetrics } from '../../core/metrics/registry';
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 

@@ -3,7 +3,7 @@
  * delay = random(0, min(cap, base · 2^(attempt-1))). Full jitter spreads a burst of failures
  * evenly instead of retrying them in lockstep.
  */
-import type { BackoffPolicy } from '../core/tasks/task-types';
+import type { BackoffPolicy } from '../../core/tasks/task-types';
 
 export type { BackoffPolicy };
 

@@ -5,9 +5,9 @@
  * Tables `test_executions` and `test_effects` are created by the test harness, not by migrations.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db } from '../../core/db/database';
-import { testPayload } from '../../core/tasks/test-task-types';
-import { PermanentError, RetryLaterError, type TaskHandler } from '../handler';
+import type { Db } from '../../services/core/db/database';
+import { testPayload } from './test-task-types';
+import { PermanentError, RetryLaterError, type TaskHandler } from '../../services/core/tasks/handler-contract';
 
 export function createTestRecordHandler(db: Db): TaskHandler {
   return async (payload, ctx) => {

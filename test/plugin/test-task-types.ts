@@ -1,15 +1,16 @@
 /**
  * Test-only task types for the fault-injection suite, registered only with
- * ENABLE_TEST_TASK_TYPES=true. `test.record` runs inline; `test.thread` runs in a worker thread.
+ * the test extension (test-extension.ts). `test.record` runs inline; `test.thread` runs in a worker thread.
  */
 import { z } from 'zod';
-import type { TaskTypeDefinition } from './task-types';
+import type { TaskTypeDefinition } from '../../services/core/tasks/task-types';
 
 export const testPayload = z.strictObject({
   /** record: record the execution and an idempotent effect; sleep: honour the signal while sleeping;
    * fail: always throw; permanent / retry-later: the typed errors; crash: kill the worker process;
-   * busy: spin ignoring the signal (thread); hog: allocate until the heap limit (thread). */
-  mode: z.enum(['record', 'sleep', 'fail', 'permanent', 'retry-later', 'crash', 'busy', 'hog']).default('record'),
+   * busy: spin ignoring the signal (thread); hog: allocate until the heap limit (thread);
+   * context: return the context the handler was given (thread). */
+  mode: z.enum(['record', 'sleep', 'fail', 'permanent', 'retry-later', 'crash', 'busy', 'hog', 'context']).default('record'),
   durationMs: z.number().int().min(0).max(600_000).default(0),
   /** retry-later: how long to wait; fail: throw only on the first n attempts when set. */
   delayMs: z.number().int().min(0).max(600_000).default(100),

@@ -1,11 +1,12 @@
 /**
- * Listens on PostgreSQL's `tasker_cancel` channel (the API notifies it in the cancelling
+ * Listens on PostgreSQL's cancel channel (the API notifies it in the cancelling
  * transaction) so a running handler is aborted within milliseconds on whichever worker runs it.
  * The heartbeat noticing the lost lease is the fallback when a notification is missed.
  */
 import { Client } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../core/log/logger';
+import type { Logger } from '../../core/log/logger';
+import { CANCEL_CHANNEL } from '../../core/tasks/state/sql-fragments';
 
 export interface CancelListener {
   start(): void;
@@ -28,11 +29,11 @@ export function createCancelListener(databaseUrl: string, onCancel: (taskId: str
       c.on('end', () => resolve());
     });
     c.on('notification', (n) => {
-      if (n.channel === 'tasker_cancel' && n.payload) onCancel(n.payload);
+      if (n.channel === CANCEL_CHANNEL && n.payload) onCancel(n.payload);
     });
     await c.connect();
     client = c;
-    await c.query('LISTEN tasker_cancel');
+    await c.query(`LISTEN ${CANCEL_CHANNEL}`);
     await ended;
     client = null;
     await c.end().catch(() => undefined);

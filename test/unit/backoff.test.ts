@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay } from '../../services/worker/retry-policy';
+import { backoffDelay } from '../../services/worker/execution/backoff';
 
 describe('backoffDelay (exponential, full jitter, capped)', () => {
   const p = { baseMs: 100, maxMs: 1_000 };

@@ -1,12 +1,13 @@
 /**
- * The sweeper's query: pending, due rows whose message was never confirmed (API crashed between
- * commit and publish, broker was down, a retry became due) or was confirmed so long ago that it
- * may have been lost. Rows are locked with SKIP LOCKED for the duration of the publish, so any
- * number of sweepers can run at once without publishing the same row twice.
+ * sweep-due: finds pending, due rows whose message was never confirmed (API crashed between commit
+ * and publish, broker was down, a retry or recovered lease became due) or was confirmed so long
+ * ago that it may have been lost, publishes them, and marks them published (pending → pending).
+ * Rows are locked with SKIP LOCKED for the duration of the publish, so any number of sweepers can
+ * run at once without publishing the same row twice.
  */
-import type { Db } from '../../core/db/database';
+import type { Db } from '../../db/database';
 
-export interface OutboxRow {
+export interface DueRow {
   id: string;
   type: string;
   trace_context: Record<string, string> | null;
@@ -21,13 +22,10 @@ export interface SweepOptions {
   republishAfterMs: number;
 }
 
-export async function sweepUnpublished(
-  db: Db,
-  o: SweepOptions,
-  publish: (rows: OutboxRow[]) => Promise<OutboxRow[]>,
-): Promise<OutboxRow[]> {
+/** `publish` returns the rows the broker confirmed; only those are marked. */
+export function sweepDue(db: Db, o: SweepOptions, publish: (rows: DueRow[]) => Promise<DueRow[]>): Promise<DueRow[]> {
   return db.transaction(async (trx) => {
-    const r = await trx.raw<{ rows: OutboxRow[] }>(
+    const r = await trx.raw<{ rows: DueRow[] }>(
       `WITH unconfirmed AS (
          SELECT id, type, trace_context, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
           WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()

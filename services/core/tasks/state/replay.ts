@@ -1,0 +1,39 @@
+/** replay (operator): up to `limit` failed tasks → pending, spread `spacingMs` apart so the sweeper releases them at a rate. */
+import type { Db } from '../../db/database';
+import type { FailureReason } from '../task';
+import { whereAll, type Scope } from './sql-fragments';
+
+export interface ReplayFilter {
+  type?: string;
+  reason?: FailureReason;
+  limit: number;
+  spacingMs: number;
+  extraAttempts: (type: string) => number;
+  scope: Scope;
+}
+
+export function replayFailed(db: Db, f: ReplayFilter): Promise<number> {
+  return db.transaction(async (trx) => {
+    const { where, args } = whereAll([
+      [`status = 'failed'`, []],
+      ['client_id = ?', [f.scope.clientId]],
+      ['type = ?', [f.type]],
+      [`error->>'reason' = ?`, [f.reason]],
+    ]);
+    const picked = await trx.raw<{ rows: { id: string; type: string }[] }>(
+      `SELECT id, type FROM tasks ${where} ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [...args, f.limit],
+    );
+    const rows = picked.rows;
+    if (rows.length === 0) return 0;
+    await trx.raw(
+      `UPDATE tasks t SET status = 'pending', max_attempts = t.attempts + v.extra,
+              run_after = now() + v.ord * ? * interval '1 millisecond', result = NULL,
+              finished_at = NULL, published_at = NULL, updated_at = now()
+         FROM unnest(?::uuid[], ?::int[], ?::int[]) AS v(id, extra, ord)
+        WHERE t.id = v.id`,
+      [f.spacingMs, rows.map((r) => r.id), rows.map((r) => f.extraAttempts(r.type)), rows.map((_, i) => i)],
+    );
+    return rows.length;
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * SQL shared by the transitions, written once. Every transition that ends a lease clears the
+ * same three columns; every recorded failure appends to the same bounded history.
+ */
+
+/** Clears a lease (any transition out of `processing`); the CHECK constraint requires all three. */
+export const LEASE_RESET = 'lease_token = NULL, lease_expires_at = NULL, locked_by = NULL';
+
+/** `errors` keeps the newest 20 entries; `entryArray` is a jsonb array expression. */
+export const appendErrors = (errorsColumn: string, entryArray: string): string =>
+  `jsonb_path_query_array(${errorsColumn} || ${entryArray}, '$[last - 19 to last]')`;
+
+/** PostgreSQL NOTIFY channel on which a cancellation of a running task is announced. */
+export const CANCEL_CHANNEL = 'tasker_cancel';
+
+/**
+ * AND-joins the conditions whose values are all set (a condition with no values always applies);
+ * unset filters (undefined, or null for an admin's scope) drop out.
+ */
+export function whereAll(list: [sql: string, values: (string | null | undefined)[]][]): { where: string; args: string[] } {
+  const active = list.filter(([, values]) => values.every((v) => v !== undefined && v !== null));
+  return {
+    where: active.length > 0 ? `WHERE ${active.map(([sql]) => sql).join(' AND ')}` : '',
+    args: active.flatMap(([, values]) => values as string[]),
+  };
+}
+
+/** Whose tasks a statement may touch: one client's, or (admin) everyone's. */
+export interface Scope {
+  clientId: string | null;
+}
+
+/** `AND client_id = …` unless the scope is an admin's; takes the scope twice as arguments. */
+export const IN_SCOPE = '(?::text IS NULL OR client_id = ?)';
+export const scopeArgs = (s: Scope): (string | null)[] => [s.clientId, s.clientId];

@@ -1,0 +1,160 @@
+/**
+ * Runs one delivered task through its attempt: claim (batched compare-and-set + lease), ack, run
+ * the handler while the lease keeper extends the lease, then write the outcome the failure
+ * classifier decides. The parts live beside this file; observers (metrics, tracing) are told what
+ * happened and take no part in the decisions.
+ */
+import { toError } from '../../core/errors/app-error';
+import type { Logger } from '../../core/log/logger';
+import type { TaskHandler } from '../../core/tasks/handler-contract';
+import type { TaskTypeDefinition } from '../../core/tasks/task-types';
+import type { Task, TaskMessage } from '../../core/tasks/task';
+import { abortKindOf } from './abort-reason';
+import { executeAttempt } from './attempt-executor';
+import type { BackoffPolicy } from './backoff';
+import type { Claimer } from './claimer';
+import { classifyFailure } from './failure-classifier';
+import type { LeaseKeeper } from './lease-keeper';
+import type { OutcomeWriter } from './outcome-writer';
+import type { AttemptEnd, DeliveryMeta, RunnerObserver, RunOutcome } from './runner-events';
+
+export interface RegisteredType {
+  definition: TaskTypeDefinition;
+  handler: TaskHandler;
+}
+
+export interface DeliveryControl {
+  ack(): void;
+  /** Dead-letters the message (nack without requeue). */
+  reject(): void;
+  /** True once the worker is draining: stop retrying claims and leave the message to redelivery. */
+  isStopping(): boolean;
+}
+
+export interface TaskRunner {
+  run(msg: TaskMessage, delivery: DeliveryControl, meta: DeliveryMeta): Promise<RunOutcome>;
+  /** Aborts every running attempt (drain timeout) so their leases are released. */
+  abortAll(): void;
+  /** Aborts the attempt of a task cancelled through the API, if it runs here. */
+  cancel(taskId: string): void;
+}
+
+export interface RunnerParts {
+  claimer: Claimer;
+  leases: LeaseKeeper;
+  outcomes: OutcomeWriter;
+  registry: Map<string, RegisteredType>;
+  backoff: BackoffPolicy;
+  logger: Logger;
+  observer?: RunnerObserver;
+}
+
+type Decided = Omit<AttemptEnd, 'seconds'>;
+
+export function createTaskRunner(p: RunnerParts): TaskRunner {
+  const obs = p.observer ?? {};
+
+  async function attempt(task: Task, token: string): Promise<AttemptEnd> {
+    const log = p.logger.child({ task_id: task.id, task_type: task.type, attempt: task.attempts });
+    const registered = p.registry.get(task.type);
+    const lease = { id: task.id, token };
+    const ac = new AbortController();
+    const untrack = p.leases.track(lease, ac);
+    obs.attemptStarted?.(task);
+    const startedAt = performance.now();
+    log.info('task started');
+    let decided: Decided;
+    try {
+      const ok = await executeAttempt(registered?.handler, task, ac, log, obs.aroundHandler && ((fn) => obs.aroundHandler!(task, fn)));
+      const written = await p.outcomes.complete({ ...lease, resultJson: ok.resultJson }, ok.effects, log);
+      if (written === true) {
+        log.info({ duration_ms: Math.round(performance.now() - startedAt) }, 'task done');
+        decided = { outcome: 'done', terminal: true };
+      } else {
+        if (written === false) log.warn('completion discarded: the lease was taken over by another worker');
+        decided = { outcome: 'lease_lost', terminal: false };
+      }
+    } catch (e: unknown) {
+      decided = await onFailure(task, lease, toError(e), abortKindOf(ac.signal), registered?.definition.backoff ?? p.backoff, log);
+    } finally {
+      untrack();
+    }
+    const end = { ...decided, seconds: (performance.now() - startedAt) / 1000 };
+    obs.attemptEnded?.(task, end);
+    return end;
+  }
+
+  async function onFailure(
+    task: Task,
+    lease: { id: string; token: string },
+    error: Error,
+    abort: ReturnType<typeof abortKindOf>,
+    backoff: BackoffPolicy,
+    log: Logger,
+  ): Promise<Decided> {
+    const d = classifyFailure({ error, abort, attempt: task.attempts, maxAttempts: task.maxAttempts, timeoutMs: task.timeoutMs, backoff });
+    switch (d.kind) {
+      case 'release': {
+        const released = await p.outcomes.release(lease, log);
+        log.warn({ released: released === true }, 'drain timeout: task interrupted and handed back for another worker');
+        return { outcome: 'released', terminal: false };
+      }
+      case 'abandon': {
+        const status = await p.outcomes.statusOf(task.id);
+        if (status === 'cancelled') {
+          log.info('task cancelled; handler aborted');
+          return { outcome: 'cancelled', terminal: true };
+        }
+        log.warn({ status }, 'lease lost (taken over by another worker); abandoning this attempt');
+        return { outcome: 'lease_lost', terminal: false };
+      }
+      case 'retry':
+      case 'dead_letter': {
+        const retryAt = d.kind === 'retry' ? new Date(Date.now() + d.delayMs) : null;
+        const error = { reason: d.reason, message: d.message, attempt: task.attempts, at: new Date().toISOString() };
+        const refundAttempt = d.kind === 'retry' && d.refundAttempt;
+        const written = await p.outcomes.fail({ ...lease, error, retryAt, refundAttempt }, log);
+        if (written === 'retried') {
+          log.warn({ reason: d.reason, err: d.message, retry_at: retryAt?.toISOString() }, 'attempt failed; retry scheduled');
+          return { outcome: 'retried', reason: d.reason, terminal: false };
+        }
+        if (written === 'failed') {
+          log.error({ reason: d.reason, err: d.message }, 'task failed; no attempts left (dead letter)');
+          return { outcome: d.reason === 'timeout' ? 'timeout' : 'failed', reason: d.reason, terminal: true };
+        }
+        if (written === 'lease_lost') log.warn({ reason: d.reason }, "lease lost (taken over by another worker); this attempt's failure discarded");
+        return { outcome: 'lease_lost', terminal: false };
+      }
+    }
+  }
+
+  return {
+    abortAll: () => p.leases.abortAll('shutdown'),
+    cancel: (taskId) => p.leases.abortTask(taskId, 'cancelled'),
+
+    async run(msg, d, meta) {
+      let claimed: Awaited<ReturnType<Claimer['claim']>>;
+      try {
+        const claim = () => p.claimer.claim(msg.task_id, () => d.isStopping());
+        claimed = await (obs.aroundClaim ? obs.aroundClaim(meta, claim) : claim());
+      } catch (err) {
+        // Not transient (a bug or a schema problem): dead-letter the message rather than hold its
+        // prefetch slot forever; the row stays pending and the sweeper publishes it again later.
+        p.logger.error({ task_id: msg.task_id, err }, 'claim failed; message dead-lettered');
+        d.reject();
+        return 'skipped';
+      }
+      if (claimed === 'stopped') return 'skipped'; // unacked: redelivered after the channel closes
+      d.ack();
+      if (claimed === null) {
+        // Already claimed, finished, cancelled or not yet due: this message is a duplicate.
+        p.logger.debug({ task_id: msg.task_id }, 'task not claimable; duplicate message dropped');
+        return 'skipped';
+      }
+      const { task, token } = claimed;
+      const run = () => attempt(task, token);
+      const end = await (obs.aroundAttempt ? obs.aroundAttempt(task, meta, run) : run());
+      return end.outcome;
+    },
+  };
+}
