@@ -1,50 +1,9 @@
 /** The results of one run: the aligned plain-text table and the JSON file in bench/results/. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DrainRun } from './drain';
-import type { E2eRun, E2ePhase } from './end-to-end';
-import type { IngestRun } from './ingest';
-import type { References } from './reference';
-import type { ReliabilityRun } from './reliability';
+import type { E2ePhase } from './end-to-end';
+import type { Results } from './results';
 import { allPeakRss, ISSUE_REFERENCES, type TargetCheck } from './targets';
-
-export interface Machine {
-  cores: number;
-  cpuModel: string;
-  memoryGb: number;
-  node: string;
-  postgres: string;
-  rabbitmq: string;
-  loadAverageAtStart: number[];
-  loadAverageAtEnd: number[];
-}
-
-export interface Results {
-  startedAt: string;
-  totalSeconds: number;
-  machine: Machine;
-  settings: Record<string, unknown>;
-  references: References;
-  ingest: IngestRun[];
-  tracing: {
-    offReqPerSec: number;
-    exportReqPerSec: number;
-    sampledReqPerSec: number;
-    offCpuMsPerReq: number;
-    exportCpuMsPerReq: number;
-    sampledCpuMsPerReq: number;
-    exportOverheadPct: number;
-    sampledOverheadPct: number;
-    sinkRequests: number;
-    sinkBytes: number;
-  } | null;
-  endToEnd: E2eRun[];
-  drain: DrainRun[];
-  reliability: ReliabilityRun | null;
-  /** Error/fatal log lines the services wrote, by "scenario / process": count and a few samples. */
-  serviceErrors: Record<string, { count: number; samples: string[] }>;
-  errors: string[];
-}
 
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const f1 = (n: number) => n.toFixed(1);

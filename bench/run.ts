@@ -15,7 +15,8 @@ import { killAll, serviceErrors, setScenario } from './processes';
 import { waitForQuiet } from './proc-stats';
 import { amqpPublish, bareKoa, pgInsert } from './reference';
 import { reliability, type ReliabilityRun } from './reliability';
-import { renderTable, writeJson, type Results } from './report';
+import { renderTable, writeJson } from './report';
+import type { Results } from './results';
 import { checkTargets } from './targets';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);

@@ -4,7 +4,7 @@
  * issue's, so a miss caused by a loaded machine can be told from a real one (met is judged on the
  * unscaled target).
  */
-import type { Results } from './report';
+import type { Results } from './results';
 
 /** Reference points the issue quotes for this machine (midpoints of its ranges). */
 export const ISSUE_REFERENCES = {

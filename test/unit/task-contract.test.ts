@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildTopology, queuesFor } from '../../services/core/amqp/topology';
+import type { TaskerExtension } from '../../services/core/tasks/extension';
 import { parseTaskMessage } from '../../services/core/tasks/task';
 import { PRODUCTION_TASK_TYPES, taskTypes } from '../../services/core/tasks/task-types';
 
@@ -47,10 +48,11 @@ describe('topology', () => {
 describe('task types', () => {
   it('registers only the built-in types unless an extension adds its own', () => {
     assert.deepEqual(taskTypes().map((t) => t.name), ['simulate']);
-    const ext = { name: 'x', taskTypes: [{ ...PRODUCTION_TASK_TYPES[0]!, name: 'x.one', queue: 'x' }] };
+    const ext: TaskerExtension = { name: 'x', taskTypes: [{ ...PRODUCTION_TASK_TYPES[0]!, name: 'x.one', queue: 'x' }] };
     assert.deepEqual(taskTypes([ext]).map((t) => t.name), ['simulate', 'x.one']);
   });
   it('refuses a type registered twice', () => {
-    assert.throws(() => taskTypes([{ name: 'dup', taskTypes: PRODUCTION_TASK_TYPES }]), /simulate is registered twice/);
+    const dup: TaskerExtension = { name: 'dup', taskTypes: PRODUCTION_TASK_TYPES };
+    assert.throws(() => taskTypes([dup]), /simulate is registered twice/);
   });
 });

@@ -1,26 +1,11 @@
 /** The `tasks` row as PostgreSQL returns it, and its mapping to the application's Task. */
-import type { Task, TaskError, TaskStatus } from '../tasks/task';
+import type { Task } from '../tasks/task';
 
-export interface TaskRow {
-  id: string;
-  type: string;
-  status: TaskStatus;
-  payload: unknown;
-  result: unknown;
-  error: TaskError | null;
-  errors: TaskError[];
-  attempts: number;
-  max_attempts: number;
-  timeout_ms: number;
-  run_after: Date;
-  lease_token: string | null;
-  lease_expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  trace_context: Record<string, string> | null;
-}
+/** snake_case of a camelCase name, as a type: `maxAttempts` → `max_attempts`. */
+type Snake<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Snake<T>}` : S;
+
+/** The row is the Task with PostgreSQL's column names (derived, so the two cannot drift). */
+export type TaskRow = { [K in keyof Task as Snake<K & string>]: Task[K] };
 
 export function toTask(r: TaskRow): Task {
   return {

@@ -3,7 +3,6 @@
  * isolation. The API validates submissions against it; the worker pairs each entry with its handler.
  */
 import { z } from 'zod';
-import type { TaskerExtension } from './extension';
 
 export interface BackoffPolicy {
   baseMs: number;
@@ -59,7 +58,7 @@ export const PRODUCTION_TASK_TYPES: readonly TaskTypeDefinition[] = [
 export const DEFAULT_TASK_TYPE = 'simulate';
 
 /** The types this installation knows: the built-in ones plus those of its extensions (names must be unique). */
-export function taskTypes(extensions: readonly TaskerExtension[] = []): readonly TaskTypeDefinition[] {
+export function taskTypes(extensions: readonly { taskTypes?: readonly TaskTypeDefinition[] }[] = []): readonly TaskTypeDefinition[] {
   const all = [...PRODUCTION_TASK_TYPES, ...extensions.flatMap((e) => e.taskTypes ?? [])];
   const seen = new Set<string>();
   for (const t of all) {

@@ -1,0 +1,42 @@
+/**
+ * The walls between Tasker's parts, enforced by `npm run lint` (dependency-cruiser):
+ * api and worker never import each other, core imports neither, production code never imports
+ * tests or the benchmark, and there is no import cycle anywhere.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', comment: 'import cycles make load order fragile', from: {}, to: { circular: true } },
+    { name: 'api-not-worker', severity: 'error', comment: 'api and worker share only core', from: { path: '^services/api/' }, to: { path: '^services/worker/' } },
+    { name: 'worker-not-api', severity: 'error', comment: 'api and worker share only core', from: { path: '^services/worker/' }, to: { path: '^services/api/' } },
+    {
+      name: 'core-not-services',
+      severity: 'error',
+      comment: 'core is what api and worker share; it depends on neither',
+      from: { path: '^services/core/' },
+      to: { path: '^services/(api|worker|migrate|keys|local)/' },
+    },
+    {
+      name: 'production-not-tests',
+      severity: 'error',
+      comment: 'test code (task types, fault hooks, helpers) reaches a process only through EXTENSIONS',
+      from: { path: '^(services|migrations)/' },
+      to: { path: '^(test|bench)/' },
+    },
+    { name: 'bench-not-tests', severity: 'error', comment: 'the benchmark shares code with tests only through services/', from: { path: '^bench/' }, to: { path: '^test/' } },
+    {
+      name: 'entry-points-apart',
+      severity: 'error',
+      comment: 'a main.ts is an entry point; nothing imports it',
+      from: {},
+      to: { path: '/main\\.ts$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    moduleSystems: ['cjs', 'es6'],
+  },
+};

@@ -1,0 +1,44 @@
+/** The shape of one benchmark run's results (what the table and the JSON file are made from). */
+import type { DrainRun } from './drain';
+import type { E2eRun } from './end-to-end';
+import type { IngestRun } from './ingest';
+import type { References } from './reference';
+import type { ReliabilityRun } from './reliability';
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  postgres: string;
+  rabbitmq: string;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+}
+
+export interface Results {
+  startedAt: string;
+  totalSeconds: number;
+  machine: Machine;
+  settings: Record<string, unknown>;
+  references: References;
+  ingest: IngestRun[];
+  tracing: {
+    offReqPerSec: number;
+    exportReqPerSec: number;
+    sampledReqPerSec: number;
+    offCpuMsPerReq: number;
+    exportCpuMsPerReq: number;
+    sampledCpuMsPerReq: number;
+    exportOverheadPct: number;
+    sampledOverheadPct: number;
+    sinkRequests: number;
+    sinkBytes: number;
+  } | null;
+  endToEnd: E2eRun[];
+  drain: DrainRun[];
+  reliability: ReliabilityRun | null;
+  /** Error/fatal log lines the services wrote, by "scenario / process": count and a few samples. */
+  serviceErrors: Record<string, { count: number; samples: string[] }>;
+  errors: string[];
+}
