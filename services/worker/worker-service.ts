@@ -30,7 +30,7 @@ import { createRegistry, selectTypes } from './handler-registry';
 import { attemptMetrics } from './observe/attempt-metrics';
 import { attemptTracing } from './observe/attempt-tracing';
 import { createWorkerMetrics } from './observe/worker-metrics';
-import { createCancelListener } from './recovery/cancel-listener';
+import { createCancelListener, listenClient } from './recovery/cancel-listener';
 import { createReap } from './recovery/reaper';
 import { createSweep } from './recovery/sweeper';
 
@@ -63,7 +63,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     logger,
     observer: { ...attemptTracing(), ...attemptMetrics(metrics) },
   });
-  const cancels = createCancelListener(config.DATABASE_URL, (id) => runner.cancel(id), logger);
+  const cancels = createCancelListener({ connect: () => listenClient(config.DATABASE_URL), onCancel: (id) => runner.cancel(id), logger });
   const prefetch = Math.max(config.WORKER_CONCURRENCY, config.WORKER_PREFETCH || 2 * config.WORKER_CONCURRENCY);
   const consumer = createConsumer({ broker, queues: queuesFor(topology, types), concurrency: config.WORKER_CONCURRENCY, prefetch, runner, logger });
   const sweeper = createPeriodic(

@@ -13,6 +13,11 @@ export function createTestRecordHandler(db: Db): TaskHandler {
   return async (payload, ctx) => {
     const p = testPayload.parse(payload);
     await db.raw(`INSERT INTO test_executions (task_id, attempt, pid) VALUES (?, ?, ?)`, [ctx.taskId, ctx.attempt, process.pid]);
+    if (p.mode === 'ignore-signal') {
+      await sleep(p.durationMs); // a handler that never looks at its signal
+      ctx.logger.info('test handler finished');
+      return { ignored: true };
+    }
     if (p.durationMs > 0 && p.mode !== 'crash') await sleep(p.durationMs, undefined, { signal: ctx.signal });
     switch (p.mode) {
       case 'record':

@@ -9,8 +9,9 @@ export const testPayload = z.strictObject({
   /** record: record the execution and an idempotent effect; sleep: honour the signal while sleeping;
    * fail: always throw; permanent / retry-later: the typed errors; crash: kill the worker process;
    * busy: spin ignoring the signal (thread); hog: allocate until the heap limit (thread);
-   * context: return the context the handler was given (thread). */
-  mode: z.enum(['record', 'sleep', 'fail', 'permanent', 'retry-later', 'crash', 'busy', 'hog', 'context']).default('record'),
+   * context: return the context the handler was given (thread); ignore-signal: sleep through any abort,
+   * then log 'test handler finished' (inline). */
+  mode: z.enum(['record', 'sleep', 'fail', 'permanent', 'retry-later', 'crash', 'busy', 'hog', 'context', 'ignore-signal']).default('record'),
   durationMs: z.number().int().min(0).max(600_000).default(0),
   /** retry-later: how long to wait; fail: throw only on the first n attempts when set. */
   delayMs: z.number().int().min(0).max(600_000).default(100),

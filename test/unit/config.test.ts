@@ -29,6 +29,9 @@ describe('config', () => {
 
   it('rejects impossible combinations', () => {
     assert.throws(() => loadConfig({ LEASE_MS: '5000', HEARTBEAT_MS: '5000' }), /HEARTBEAT_MS/);
+    // One slow beat must not lose the lease: at least three beats fit in a lease.
+    assert.throws(() => loadConfig({ LEASE_MS: '30000', HEARTBEAT_MS: '29000' }), /HEARTBEAT_MS: at most LEASE_MS \/ 3/);
+    assert.doesNotThrow(() => loadConfig({ LEASE_MS: '30000', HEARTBEAT_MS: '10000' }));
     assert.throws(() => loadConfig({ SIMULATE_MIN_MS: '10', SIMULATE_MAX_MS: '5' }), /SIMULATE_MIN_MS/);
   });
 

@@ -13,14 +13,42 @@ export interface CancelListener {
   stop(): Promise<void>;
 }
 
-export function createCancelListener(databaseUrl: string, onCancel: (taskId: string) => void, logger: Logger): CancelListener {
-  const log = logger.child({ module: 'cancel-listener' });
-  let client: Client | null = null;
+/** The part of pg's Client the listener uses (so its connection handling can be tested with a fake). */
+export interface ListenClient {
+  connect(): Promise<unknown>;
+  query(sql: string): Promise<unknown>;
+  end(): Promise<unknown>;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+  on(event: 'notification', fn: (n: { channel: string; payload?: string }) => void): unknown;
+}
+
+export interface CancelListenerOptions {
+  connect: () => ListenClient;
+  onCancel: (taskId: string) => void;
+  logger: Logger;
+  /** How often the connection is checked with a query. */
+  pingMs?: number;
+  pingTimeoutMs?: number;
+  /** First reconnect delay (doubles up to 5 s). */
+  retryBaseMs?: number;
+}
+
+/** A dedicated connection to the database (LISTEN needs one session for as long as it listens). */
+export function listenClient(databaseUrl: string): ListenClient {
+  return new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000, application_name: 'tasker-worker-listen' });
+}
+
+export function createCancelListener(o: CancelListenerOptions): CancelListener {
+  const { onCancel } = o;
+  const log = o.logger.child({ module: 'cancel-listener' });
+  const retryBaseMs = o.retryBaseMs ?? 200;
+  let client: ListenClient | null = null;
   let stopped = false;
   let loop: Promise<void> | null = null;
 
   async function connectOnce(): Promise<void> {
-    const c = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000, application_name: 'tasker-worker-listen' });
+    const c = o.connect();
     const ended = new Promise<void>((resolve) => {
       c.on('error', (err) => {
         log.warn({ err: err.message }, 'cancel listener connection error; reconnecting');
@@ -50,7 +78,7 @@ export function createCancelListener(databaseUrl: string, onCancel: (taskId: str
           } catch (err) {
             if (!stopped && attempt % 10 === 0) log.warn({ err }, 'cancel listener cannot connect; retrying');
           }
-          if (!stopped) await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+          if (!stopped) await sleep(Math.min(5_000, retryBaseMs * 2 ** Math.min(attempt, 5)));
         }
       })();
     },
