@@ -8,6 +8,7 @@ import { buildTopology } from '../core/amqp/topology';
 import type { Config } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
+import { createStallWatch } from '../core/health/stall-watch';
 import { listen, type RunningServer } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import type { Service } from '../core/lifecycle/service';
@@ -107,6 +108,12 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     logger,
   );
   let draining = false;
+  const stall = createStallWatch({
+    what: 'the publisher',
+    isWorking: () => publisher.isReady(),
+    applies: () => broker.isConnected() && !draining,
+    stallMs: config.LIVENESS_STALL_MS,
+  });
 
   const ops = {
     readiness: {
@@ -115,6 +122,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       broker: brokerCheck(broker, () => publisher.isReady()),
     },
     isDraining: () => draining,
+    stalled: () => stall.stalled(),
     registry,
   };
   const app = buildApp({
@@ -155,6 +163,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'draining in-flight requests');
       await server?.close(config.DRAIN_TIMEOUT_MS);
       await opsServer?.close(1_000);
+      stall.stop();
       await Promise.all([keyCleanup.stop(), queueMonitor.stop()]);
       await dispatcher.flush();
       await broker.stop();

@@ -22,6 +22,8 @@ export interface AppDeps {
   tasks: TaskService;
   readiness: Record<string, ReadinessCheck>;
   isDraining: () => boolean;
+  /** Liveness: why the process should be restarted (a publisher that cannot come back), or null. */
+  stalled?: () => string | null;
   logger: Logger;
   limits: { maxBodyBytes: number; maxJsonDepth: number };
   metrics: ApiMetrics;
@@ -52,12 +54,12 @@ export function buildApp(d: AppDeps): Koa {
   return app;
 }
 
-function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'registry'>) {
-  return [healthRoutes(d.readiness, d.isDraining), metricsRoutes(d.registry)];
+function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'stalled' | 'registry'>) {
+  return [healthRoutes(d.readiness, d.isDraining, d.stalled), metricsRoutes(d.registry)];
 }
 
 /** /health, /ready and /metrics alone, for a separate admin port (API_ADMIN_PORT). */
-export function buildOpsApp(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'registry'>): Koa {
+export function buildOpsApp(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'stalled' | 'registry'>): Koa {
   const app = new Koa();
   app.silent = true;
   for (const router of opsRouters(d)) app.use(router.routes());

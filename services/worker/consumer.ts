@@ -1,7 +1,9 @@
 /**
  * Consumes the worker's queues: decode → validate → run → ack/reject. At most `concurrency` tasks
  * run at once; the broker hands this process at most `prefetch` unacked messages. Consumers
- * are re-registered after every reconnect; a malformed message is dead-lettered on first delivery.
+ * are re-registered after every reconnect and whenever the broker closes the channel or cancels a
+ * consumer (a deleted queue comes back with the topology); a malformed message is dead-lettered on
+ * first delivery.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Broker } from '../core/amqp/broker';
@@ -46,7 +48,10 @@ export function createConsumer(o: ConsumerOptions): Consumer {
 
   function onMessage(ch: Channel, msg: ConsumeMessage | null): void {
     if (msg === null) {
-      log.warn('consumer cancelled by the broker (queue deleted?); will resubscribe on reconnect');
+      // Closing the channel hands its unacked messages back and makes keepChannel reopen it, with
+      // the topology (the deleted queue) asserted again.
+      log.warn('consumer cancelled by the broker (queue deleted?); reopening the channel to resubscribe');
+      void ch.close().catch(() => undefined);
       return;
     }
     const parsed = parseTaskMessage(msg.content);
@@ -103,8 +108,7 @@ export function createConsumer(o: ConsumerOptions): Consumer {
     inFlight: () => inFlight.size,
 
     async start() {
-      await o.broker.onConnect(async (model) => {
-        if (stopping) return;
+      await o.broker.keepChannel('consumer', async (model) => {
         const ch = await model.createChannel();
         ch.on('error', (err: Error) => log.warn({ err: err.message }, 'consumer channel error'));
         ch.on('close', () => {
@@ -123,7 +127,8 @@ export function createConsumer(o: ConsumerOptions): Consumer {
         channel = ch;
         tags = newTags;
         log.info({ queues: o.queues.map((q) => q.name), prefetch: o.prefetch }, 'consuming');
-      });
+        return ch;
+      }, () => !stopping);
     },
 
     async stop(drainMs) {

@@ -10,6 +10,7 @@ import { buildTopology, queuesFor } from '../core/amqp/topology';
 import type { Config } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
+import { createStallWatch } from '../core/health/stall-watch';
 import { listen, type RunningServer } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import type { Service } from '../core/lifecycle/service';
@@ -60,6 +61,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     outcomes: createOutcomeWriter(db, config.LEASE_MS),
     registry,
     backoff: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+    snooze: { max: config.MAX_SNOOZES, maxDelayMs: config.SNOOZE_MAX_MS },
     logger,
     observer: { ...attemptTracing(), ...attemptMetrics(metrics) },
   });
@@ -69,15 +71,23 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   const sweeper = createPeriodic(
     'sweeper',
     config.SWEEP_INTERVAL_MS,
-    createSweep(
+    createSweep({
       db,
       publisher,
-      { limit: config.SWEEP_BATCH, unconfirmedAfterMs: config.SWEEP_UNCONFIRMED_AFTER_MS, republishAfterMs: config.SWEEP_REPUBLISH_AFTER_MS },
+      opts: {
+        limit: config.SWEEP_BATCH,
+        unconfirmedAfterMs: config.SWEEP_UNCONFIRMED_AFTER_MS,
+        republishAfterMs: config.SWEEP_REPUBLISH_AFTER_MS,
+        staleLimit: config.SWEEP_REPUBLISH_MAX,
+      },
+      queues: topology.queues,
+      readyMessages: (queue) => broker.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount),
       logger,
-      (rows) => {
+      onRepublished: (rows) => {
         for (const r of rows) metrics.sweeperRepublished.inc({ reason: r.reason });
       },
-    ),
+      onStaleHeld: (queue) => metrics.sweeperStaleHeld.inc({ queue }),
+    }),
     logger,
   );
   const reaper = createPeriodic(
@@ -94,6 +104,12 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     logger,
   );
   let draining = false;
+  const stall = createStallWatch({
+    what: 'the consumer',
+    isWorking: () => consumer.isConsuming(),
+    applies: () => broker.isConnected() && !draining,
+    stallMs: config.LIVENESS_STALL_MS,
+  });
   let admin: RunningServer | null = null;
   const adminApp = buildAdminApp(
     {
@@ -103,6 +119,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     },
     () => draining,
     metricsRegistry,
+    () => stall.stalled(),
   );
 
   return {
@@ -132,6 +149,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
       );
       await consumer.stop(config.DRAIN_TIMEOUT_MS);
       leases.stop();
+      stall.stop();
       await Promise.all([sweeper.stop(), reaper.stop(), cancels.stop()]);
       await broker.stop();
       await admin?.close(1_000);

@@ -93,7 +93,7 @@ describe('outbox and timeout faults', () => {
     try {
       let publishing!: () => void;
       const publishStarted = new Promise<void>((r) => (publishing = r));
-      const sweep = sweepDue(t.db, { limit: 10, unconfirmedAfterMs: 1000, republishAfterMs: 60_000 }, async (rows) => {
+      const sweep = sweepDue(t.db, { limit: 10, unconfirmedAfterMs: 1000, republishAfterMs: 60_000, staleLimit: 10 }, async (rows) => {
         publishing();
         await sleep(2_000); // a slow broker: confirms take seconds
         return rows;

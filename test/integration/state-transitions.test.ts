@@ -160,28 +160,29 @@ describe('complete', () => {
 describe('fail', () => {
   it('with attempts left → pending at retryAt, unpublished, error recorded', async () => {
     const a = await claimed();
-    const retryAt = new Date(Date.now() + 60_000);
-    assert.equal(await failAttempt(t.db, { ...a, error: err(), retryAt, refundAttempt: false }), 'retried');
+    assert.equal(await failAttempt(t.db, { ...a, error: err(), retryInMs: 60_000, refundAttempt: false }), 'retried');
     const r = await row(a.id);
+    const dbNow = (await t.db.raw<{ rows: { now: Date }[] }>(`SELECT now()`)).rows[0]!.now;
     assert.equal(r.status, 'pending');
     assert.equal(r.attempts, 1);
-    assert.equal(r.runAfter.getTime(), retryAt.getTime());
+    assert.ok(Math.abs(r.runAfter.getTime() - dbNow.getTime() - 60_000) < 5_000, 'due a minute after the database clock');
     assert.equal(r.publishedAt, null);
     assert.equal(r.errors.length, 1);
   });
 
   it('without a retry time → failed (dead letter); a refund gives the attempt back', async () => {
     const a = await claimed();
-    assert.equal(await failAttempt(t.db, { ...a, error: err(), retryAt: null, refundAttempt: false }), 'failed');
+    assert.equal(await failAttempt(t.db, { ...a, error: err(), retryInMs: null, refundAttempt: false }), 'failed');
     assert.ok((await row(a.id)).finishedAt);
     const b = await claimed();
-    await failAttempt(t.db, { ...b, error: err(), retryAt: new Date(), refundAttempt: true });
+    await failAttempt(t.db, { ...b, error: err(), retryInMs: 0, refundAttempt: true });
     assert.equal((await row(b.id)).attempts, 0);
+    assert.equal((await row(b.id)).snoozes, 1, 'a refunded attempt counts as a snooze');
   });
 
   it('a stale token is refused (lease_lost) and changes nothing', async () => {
     const a = await claimed();
-    assert.equal(await failAttempt(t.db, { id: a.id, token: randomUUID(), error: err(), retryAt: null, refundAttempt: false }), 'lease_lost');
+    assert.equal(await failAttempt(t.db, { id: a.id, token: randomUUID(), error: err(), retryInMs: null, refundAttempt: false }), 'lease_lost');
     assert.equal((await row(a.id)).status, 'processing');
   });
 
@@ -190,7 +191,7 @@ describe('fail', () => {
     for (let i = 1; i <= 25; i++) {
       const token = randomUUID();
       await claimTasks(t.db, [id], token, 60_000, 'w');
-      await failAttempt(t.db, { id, token, error: err(i), retryAt: new Date(0), refundAttempt: false });
+      await failAttempt(t.db, { id, token, error: err(i), retryInMs: 0, refundAttempt: false });
     }
     const r = await row(id);
     assert.equal(r.errors.length, 20);
@@ -256,7 +257,7 @@ describe('cancel', () => {
 describe('retry and replay (operator)', () => {
   it('failed/cancelled → pending with a fresh budget; pending, processing and done are refused', async () => {
     const a = await claimed();
-    await failAttempt(t.db, { ...a, error: err(), retryAt: null, refundAttempt: false });
+    await failAttempt(t.db, { ...a, error: err(), retryInMs: null, refundAttempt: false });
     const retried = await retryTask(t.db, a.id, 3, ADMIN);
     assert.equal(retried?.status, 'pending');
     assert.equal(retried?.maxAttempts, 4);
@@ -272,7 +273,7 @@ describe('retry and replay (operator)', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const a = await claimed();
-      await failAttempt(t.db, { ...a, error: err(), retryAt: null, refundAttempt: false });
+      await failAttempt(t.db, { ...a, error: err(), retryInMs: null, refundAttempt: false });
       ids.push(a.id);
     }
     const done = await claimed();
@@ -301,14 +302,22 @@ describe('mark-published and sweep-due', () => {
     const old = await pending();
     await setStatus(old, `created_at = now() - interval '10 seconds'`);
     const retry = await claimed();
-    await failAttempt(t.db, { ...retry, error: err(), retryAt: new Date(0), refundAttempt: false });
+    await failAttempt(t.db, { ...retry, error: err(), retryInMs: 0, refundAttempt: false });
     const stale = await pending();
     await setStatus(stale, `published_at = now() - interval '1 hour'`);
     const seen: string[] = [];
-    const swept = await sweepDue(t.db, { limit: 10, unconfirmedAfterMs: 5_000, republishAfterMs: 60_000 }, (rows) => {
-      seen.push(...rows.map((r) => `${r.reason}:${r.id}`));
-      return Promise.resolve(rows.filter((r) => r.id !== retry.id)); // the broker did not confirm the retry's message
-    });
+    const staleElsewhere = await pending({ type: 'other' });
+    await setStatus(staleElsewhere, `published_at = now() - interval '1 hour'`);
+    const opts = { limit: 10, unconfirmedAfterMs: 5_000, republishAfterMs: 60_000, staleLimit: 10 };
+    const swept = await sweepDue(
+      t.db,
+      opts,
+      (rows) => {
+        seen.push(...rows.map((r) => `${r.reason}:${r.id}`));
+        return Promise.resolve(rows.filter((r) => r.id !== retry.id)); // the broker did not confirm the retry's message
+      },
+      ['simulate'], // the queue of "other" still has messages ready: its stale rows wait
+    );
     assert.deepEqual(seen.sort(), [`retry:${retry.id}`, `stale:${stale}`, `unconfirmed:${old}`].sort());
     assert.equal(swept.length, 2);
     assert.ok((await row(old)).publishedAt);

@@ -9,8 +9,10 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { createCancelListener, type ListenClient } from '../../services/worker/recovery/cancel-listener';
 
+/** Like pg's Client: end() fails the queries still waiting for an answer. */
 class FakeClient extends EventEmitter implements ListenClient {
   ended = false;
+  private readonly waiting = new Set<(e: Error) => void>();
   constructor(private readonly answer: (sql: string) => Promise<unknown>) {
     super();
   }
@@ -18,10 +20,14 @@ class FakeClient extends EventEmitter implements ListenClient {
     return Promise.resolve();
   }
   query(sql: string) {
-    return this.answer(sql);
+    return new Promise((resolve, reject) => {
+      this.waiting.add(reject);
+      this.answer(sql).then(resolve, reject).finally(() => this.waiting.delete(reject));
+    });
   }
   end() {
     this.ended = true;
+    for (const reject of this.waiting) reject(new Error('Connection terminated'));
     this.emit('end');
     return Promise.resolve();
   }

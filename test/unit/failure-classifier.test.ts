@@ -14,6 +14,9 @@ const facts = (error: Error, abort: AbortKind | null, attempt: number, maxAttemp
   maxAttempts,
   timeoutMs: 5000,
   backoff,
+  snoozes: 0,
+  maxSnoozes: 3,
+  maxSnoozeMs: 60_000,
   random: () => 0.5,
 });
 
@@ -34,6 +37,9 @@ const rows: [string, ReturnType<typeof facts>, FailureDecision][] = [
   ['permanent on the first attempt: dead letter', facts(permanent, null, 1), { kind: 'dead_letter', reason: 'permanent', message: 'bad input' }],
   ['retry-later: rescheduled by its delay, attempt refunded', facts(later, null, 1), { kind: 'retry', reason: 'error', message: 'rate limited', delayMs: 1234, refundAttempt: true }],
   ['retry-later on the last attempt: still rescheduled', facts(later, null, 3), { kind: 'retry', reason: 'error', message: 'rate limited', delayMs: 1234, refundAttempt: true }],
+  ['retry-later with its snoozes used up: an ordinary retry', { ...facts(later, null, 1), snoozes: 3 }, { kind: 'retry', reason: 'error', message: 'rate limited', delayMs: 500, refundAttempt: false }],
+  ['retry-later with its snoozes used up on the last attempt: dead letter', { ...facts(later, null, 3), snoozes: 3 }, { kind: 'dead_letter', reason: 'error', message: 'rate limited' }],
+  ['retry-later asking for too long: the delay is capped', facts(new RetryLaterError('later', 10 * 3_600_000), null, 1), { kind: 'retry', reason: 'error', message: 'later', delayMs: 60_000, refundAttempt: true }],
   ['retry-later after a timeout: the timeout decides', facts(later, 'timeout', 3), { kind: 'dead_letter', reason: 'timeout', message: 'timed out after 5000 ms' }],
 ];
 

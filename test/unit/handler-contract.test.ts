@@ -57,7 +57,7 @@ describe('handler contract', () => {
       it('a PermanentError stays permanent', async () => {
         const e = await failure(h, 'permanent');
         assert.ok(e instanceof PermanentError);
-        assert.equal(classifyFailure({ error: e, abort: null, attempt: 1, maxAttempts: 3, timeoutMs: 1, backoff: { baseMs: 1, maxMs: 1 } }).kind, 'dead_letter');
+        assert.equal(classifyFailure({ error: e, abort: null, attempt: 1, maxAttempts: 3, timeoutMs: 1, backoff: { baseMs: 1, maxMs: 1 }, snoozes: 0, maxSnoozes: 1, maxSnoozeMs: 1 }).kind, 'dead_letter');
       });
 
       it('a RetryLaterError keeps its type and delay', async () => {

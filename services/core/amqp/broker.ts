@@ -1,7 +1,9 @@
 /**
  * The process's RabbitMQ connection, with amqplib's built-in recovery. Channels die with their
  * connection, so every channel is (re)built by an `onConnect` hook that runs after each reconnect,
- * after the topology has been asserted.
+ * after the topology has been asserted. amqplib recovers connections, not channels: a channel the
+ * broker closes on its own (consumer_timeout, a queue or exchange deleted, a precondition failure)
+ * while the connection stays up is reopened by `keepChannel`, topology asserted first.
  */
 import os from 'node:os';
 import amqp, { type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
@@ -23,6 +25,11 @@ export interface Broker {
   reconnects(): number;
   /** Runs `fn` on a short-lived channel of the current connection (errors close only that channel). */
   withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T>;
+  /**
+   * Opens a channel with `open` after every (re)connect, and reopens it — with backoff, topology
+   * asserted first — whenever the broker closes it while the connection stays up and `wanted()`.
+   */
+  keepChannel(name: string, open: (model: ChannelModel) => Promise<Channel>, wanted?: () => boolean): Promise<void>;
 }
 
 export interface BrokerOptions {
@@ -44,12 +51,21 @@ export function createBroker(opts: BrokerOptions): Broker {
   let reconnectCount = 0;
   let stopped = false;
 
-  async function setup(m: ChannelModel): Promise<void> {
+  async function assertOn(m: ChannelModel): Promise<void> {
     const ch = await m.createChannel();
     ch.on('error', (err: Error) => logger.warn({ err }, 'topology channel error'));
     await assertTopology(ch, topology);
     await ch.close();
+  }
+
+  async function setup(m: ChannelModel): Promise<void> {
+    await assertOn(m);
     for (const hook of hooks) await hook(m);
+  }
+
+  async function onConnect(hook: ConnectHook): Promise<void> {
+    hooks.push(hook);
+    if (current) await hook(current);
   }
 
   return {
@@ -116,9 +132,37 @@ export function createBroker(opts: BrokerOptions): Broker {
       }
     },
 
-    async onConnect(hook) {
-      hooks.push(hook);
-      if (current) await hook(current);
+    onConnect,
+
+    async keepChannel(name, open, wanted = () => true) {
+      const log = logger.child({ channel: name });
+      const usable = (m: ChannelModel) => !stopped && current === m && wanted();
+      const openWatched = async (m: ChannelModel): Promise<void> => {
+        if (!wanted()) return;
+        const ch = await open(m);
+        ch.once('close', () => {
+          if (!usable(m)) return; // the connection went (its recovery reopens everything) or we are stopping
+          log.warn('channel closed by the broker while the connection is up; reopening it');
+          void reopen(m);
+        });
+      };
+      const reopen = async (m: ChannelModel): Promise<void> => {
+        for (let attempt = 0; usable(m); attempt++) {
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))).unref());
+          if (!usable(m)) return;
+          try {
+            await assertOn(m); // whatever was deleted under us comes back first
+            await openWatched(m);
+            log.info({ attempts: attempt + 1 }, 'channel reopened');
+            return;
+          } catch (err) {
+            // First failure and every 10th: a channel that cannot come back is visible (and the
+            // liveness backstop restarts the process) without flooding the logs.
+            if (attempt === 0 || attempt % 10 === 9) log.warn({ err, attempts: attempt + 1 }, 'channel cannot be reopened yet; retrying');
+          }
+        }
+      };
+      await onConnect(openWatched);
     },
 
     async stop() {

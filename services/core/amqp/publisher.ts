@@ -23,7 +23,7 @@ export async function createPublisher(broker: Broker, logger: Logger): Promise<P
   /** message ids the broker returned as unroutable; the confirm that follows checks here. */
   const returned = new Set<string>();
 
-  await broker.onConnect(async (model) => {
+  await broker.keepChannel('publisher', async (model) => {
     const c = await model.createConfirmChannel();
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'publish channel error'));
     c.on('return', (m: Message) => {
@@ -35,6 +35,7 @@ export async function createPublisher(broker: Broker, logger: Logger): Promise<P
       if (ch === c) ch = null;
     });
     ch = c;
+    return c;
   });
 
   return {

@@ -57,6 +57,11 @@ const schema = z.object({
   /** How long a claim is valid without a heartbeat; a crashed worker's task is recovered after this. */
   LEASE_MS: int(30_000, 1000),
   HEARTBEAT_MS: int(10_000, 100),
+  /**
+   * Liveness backstop: a worker without a working consumer (an API without a working publisher)
+   * this long while its broker connection is up answers /health 503, so it is restarted. 0 = off.
+   */
+  LIVENESS_STALL_MS: int(120_000, 0),
   /** SIGTERM drain budget; keep it below the pod's terminationGracePeriodSeconds. */
   DRAIN_TIMEOUT_MS: int(25_000, 0),
   SWEEP_INTERVAL_MS: int(1_000, 50),
@@ -65,9 +70,15 @@ const schema = z.object({
   SWEEP_UNCONFIRMED_AFTER_MS: int(2_000, 0),
   /** A published, still-pending row is republished after this long in case its message was lost. */
   SWEEP_REPUBLISH_AFTER_MS: int(300_000, 1000),
+  /** Most stale rows republished per sweep (only for queues with no message ready). */
+  SWEEP_REPUBLISH_MAX: int(100, 1, 10_000),
   REAP_INTERVAL_MS: int(5_000, 100),
   RETRY_BASE_MS: int(1_000, 0),
   RETRY_MAX_MS: int(300_000, 0),
+  /** RetryLaterError reschedules a task without spending an attempt at most this often; then it counts as a failure. */
+  MAX_SNOOZES: int(100, 0, 1_000_000),
+  /** Longest delay a RetryLaterError may ask for. */
+  SNOOZE_MAX_MS: int(3_600_000, 0),
   /** Per-task `timeout_ms` may not exceed this. */
   TASK_TIMEOUT_CEILING_MS: int(3_600_000, 1000),
   /** How long an Idempotency-Key is remembered. */
@@ -133,7 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data;
   const cross: string[] = [];
-  if (c.HEARTBEAT_MS >= c.LEASE_MS) cross.push('HEARTBEAT_MS: must be below LEASE_MS');
+  if (c.HEARTBEAT_MS * 3 > c.LEASE_MS) cross.push('HEARTBEAT_MS: at most LEASE_MS / 3 (one slow or lost beat must not lose the lease)');
   if (c.SIMULATE_MIN_MS > c.SIMULATE_MAX_MS) cross.push('SIMULATE_MIN_MS: must not exceed SIMULATE_MAX_MS');
   if (c.RETRY_BASE_MS > c.RETRY_MAX_MS) cross.push('RETRY_BASE_MS: must not exceed RETRY_MAX_MS');
   const jwtSources = [c.AUTH_JWT_JWKS_URL, c.AUTH_JWT_PUBLIC_KEY, c.AUTH_JWT_SECRET].filter((x) => x !== undefined).length;

@@ -16,28 +16,35 @@ export function createDatabase(config: Config, logger: Logger, applicationName: 
   return db;
 }
 
-/** Errors that mean "the database is not reachable right now", as opposed to a bug in a query. */
-export function isDatabaseUnavailable(e: unknown): boolean {
+/**
+ * Transient database errors: the statement did nothing (or its transaction rolled back) and the
+ * same work may succeed if tried again later. Workers retry them (bounded by the lease for
+ * outcome writes); the API answers 503 with Retry-After. Anything else is a bug or bad data.
+ * The table is tested row by row in test/unit/database-errors.test.ts.
+ */
+const TRANSIENT_SQLSTATES: readonly RegExp[] = [
+  /^08\d{3}$/, // connection exceptions
+  /^53\d{3}$/, // insufficient resources (too many connections, out of memory, disk full)
+  /^57P0[1-3]$/, // admin/crash shutdown, cannot connect now (restart, failover)
+  /^57014$/, // query_canceled: statement_timeout (a lock held too long, an overloaded server)
+  /^55P03$/, // lock_not_available: lock_timeout
+  /^40001$/, // serialization failure
+  /^40P01$/, // deadlock detected
+  /^25006$/, // read-only transaction: the server we reached was demoted by a failover
+];
+const TRANSIENT_NODE_CODES: readonly string[] = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH', 'EAI_AGAIN'];
+/** Driver and pool errors that carry no code: pg's client-side query timeout, a dropped connection, the pool's acquire timeout. */
+const TRANSIENT_MESSAGES = /Query read timeout|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+
+export function isTransientDatabaseError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = (e as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH'].includes(code)) return true;
-    // 57P: operator intervention (admin shutdown, cannot connect now); 08: connection exceptions; 53: resources.
-    if (/^(57P0[1-3]|08\d{3}|53\d{3})$/.test(code)) return true;
-  }
-  return (
-    e.name === 'KnexTimeoutError' ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-      e.message,
-    )
-  );
+  if (typeof code === 'string' && (TRANSIENT_NODE_CODES.includes(code) || TRANSIENT_SQLSTATES.some((r) => r.test(code)))) return true;
+  return e.name === 'KnexTimeoutError' || TRANSIENT_MESSAGES.test(e.message);
 }
 
-/** Deadlocks and serialization failures: the statement did nothing and may simply be run again. */
-export function isTransientDatabaseError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001' || isDatabaseUnavailable(e);
-}
+/** For the API: a transient database error means "unavailable now, try again" (503 + Retry-After). */
+export const isDatabaseUnavailable = isTransientDatabaseError;
 
 /** The newest migration this build ships; the schema must be at least this version. */
 export function requiredSchemaVersion(dir = MIGRATIONS_DIR): string {

@@ -18,6 +18,7 @@ export function toTask(r: TaskRow): Task {
     errors: r.errors ?? [],
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
+    snoozes: r.snoozes,
     timeoutMs: r.timeout_ms,
     runAfter: r.run_after,
     leaseToken: r.lease_token,

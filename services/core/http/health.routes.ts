@@ -1,11 +1,16 @@
-/** Liveness (no dependencies) and readiness (database, broker, schema). */
+/**
+ * Liveness (no dependencies: only whether this process is stuck in a way a restart fixes) and
+ * readiness (database, broker, schema).
+ */
 import Router from '@koa/router';
 import { runReadiness, type ReadinessCheck } from '../health/readiness';
 
-export function healthRoutes(checks: Record<string, ReadinessCheck>, isDraining: () => boolean): Router {
+export function healthRoutes(checks: Record<string, ReadinessCheck>, isDraining: () => boolean, stalled: () => string | null = () => null): Router {
   const router = new Router();
   router.get('/health', (ctx) => {
-    ctx.body = { status: 'ok' };
+    const reason = stalled();
+    ctx.status = reason ? 503 : 200;
+    ctx.body = reason ? { status: 'stalled', reason } : { status: 'ok' };
   });
   router.get('/ready', async (ctx) => {
     const report = await runReadiness(checks);

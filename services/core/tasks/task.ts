@@ -37,6 +37,8 @@ export interface Task {
   errors: TaskError[];
   attempts: number;
   maxAttempts: number;
+  /** Reschedules by RetryLaterError that spent no attempt (bounded by MAX_SNOOZES). */
+  snoozes: number;
   timeoutMs: number;
   runAfter: Date;
   leaseToken: string | null;

@@ -3,7 +3,8 @@
  *
  *   drain interrupted it            → release (back to pending now, attempt not counted)
  *   cancelled / lease lost          → abandon (the runner asks the database which one happened)
- *   RetryLaterError(delay)          → retry after `delay`, attempt refunded
+ *   RetryLaterError(delay)          → retry after `delay` (capped), attempt refunded — a snooze, at most
+ *                                     `maxSnoozes` times; after that it counts as an ordinary error
  *   PermanentError                  → dead letter, reason `permanent`
  *   timeout or any other error      → retry with backoff while attempts remain, else dead letter
  */
@@ -20,6 +21,10 @@ export interface FailureFacts {
   maxAttempts: number;
   timeoutMs: number;
   backoff: BackoffPolicy;
+  /** Snoozes so far, and the bounds on them. */
+  snoozes: number;
+  maxSnoozes: number;
+  maxSnoozeMs: number;
   random?: () => number;
 }
 
@@ -36,8 +41,8 @@ export function classifyFailure(f: FailureFacts): FailureDecision {
   if (f.abort === 'cancelled' || f.abort === 'lease_lost') return { kind: 'abandon', why: f.abort };
   const reason: FailureReason = f.abort === 'timeout' ? 'timeout' : f.error instanceof PermanentError ? 'permanent' : 'error';
   const message = reason === 'timeout' ? `timed out after ${f.timeoutMs} ms` : f.error.message.slice(0, MAX_MESSAGE);
-  if (reason !== 'timeout' && f.error instanceof RetryLaterError) {
-    return { kind: 'retry', reason, message, delayMs: Math.max(0, f.error.delayMs), refundAttempt: true };
+  if (reason !== 'timeout' && f.error instanceof RetryLaterError && f.snoozes < f.maxSnoozes) {
+    return { kind: 'retry', reason, message, delayMs: Math.min(f.maxSnoozeMs, Math.max(0, f.error.delayMs)), refundAttempt: true };
   }
   if (reason !== 'permanent' && f.attempt < f.maxAttempts) {
     return { kind: 'retry', reason, message, delayMs: backoffDelay(f.attempt, f.backoff, f.random), refundAttempt: false };

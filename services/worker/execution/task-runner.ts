@@ -10,7 +10,7 @@ import type { TaskHandler } from '../../core/tasks/handler-contract';
 import type { TaskTypeDefinition } from '../../core/tasks/task-types';
 import type { Task, TaskMessage } from '../../core/tasks/task';
 import { abortKindOf } from './abort-reason';
-import { executeAttempt } from './attempt-executor';
+import { startAttempt } from './attempt-executor';
 import type { BackoffPolicy } from './backoff';
 import type { Claimer } from './claimer';
 import { classifyFailure } from './failure-classifier';
@@ -45,6 +45,8 @@ export interface RunnerParts {
   outcomes: OutcomeWriter;
   registry: Map<string, RegisteredType>;
   backoff: BackoffPolicy;
+  /** Bounds on RetryLaterError: reschedules without spending an attempt, and the longest delay. */
+  snooze: { max: number; maxDelayMs: number };
   logger: Logger;
   observer?: RunnerObserver;
 }
@@ -53,6 +55,9 @@ type Decided = Omit<AttemptEnd, 'seconds'>;
 
 export function createTaskRunner(p: RunnerParts): TaskRunner {
   const obs = p.observer ?? {};
+  /** Resolves when the worker gives up on its running attempts (drain timeout). */
+  let shutdown!: () => void;
+  const shuttingDown = new Promise<void>((r) => (shutdown = r));
 
   async function attempt(task: Task, token: string): Promise<AttemptEnd> {
     const log = p.logger.child({ task_id: task.id, task_type: task.type, attempt: task.attempts });
@@ -64,8 +69,9 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
     const startedAt = performance.now();
     log.info('task started');
     let decided: Decided;
+    const started = startAttempt(registered?.handler, task, ac, log, obs.aroundHandler && ((fn) => obs.aroundHandler!(task, fn)));
     try {
-      const ok = await executeAttempt(registered?.handler, task, ac, log, obs.aroundHandler && ((fn) => obs.aroundHandler!(task, fn)));
+      const ok = await started.result;
       const written = await p.outcomes.complete({ ...lease, resultJson: ok.resultJson }, ok.effects, log);
       if (written === true) {
         log.info({ duration_ms: Math.round(performance.now() - startedAt) }, 'task done');
@@ -81,7 +87,17 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
     }
     const end = { ...decided, seconds: (performance.now() - startedAt) / 1000 };
     obs.attemptEnded?.(task, end);
+    if (!started.isSettled()) await untilHandlerReturns(started.settled, log);
     return end;
+  }
+
+  /**
+   * An inline handler that ignored its abort still runs: its slot stays taken until it returns, so
+   * running handlers never exceed the worker's concurrency. Only a drain stops the wait.
+   */
+  async function untilHandlerReturns(settled: Promise<void>, log: Logger): Promise<void> {
+    log.warn('the handler ignored its abort and still runs; its slot stays taken until it returns');
+    await Promise.race([settled, shuttingDown]);
   }
 
   async function onFailure(
@@ -92,7 +108,17 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
     backoff: BackoffPolicy,
     log: Logger,
   ): Promise<Decided> {
-    const d = classifyFailure({ error, abort, attempt: task.attempts, maxAttempts: task.maxAttempts, timeoutMs: task.timeoutMs, backoff });
+    const d = classifyFailure({
+      error,
+      abort,
+      attempt: task.attempts,
+      maxAttempts: task.maxAttempts,
+      timeoutMs: task.timeoutMs,
+      backoff,
+      snoozes: task.snoozes,
+      maxSnoozes: p.snooze.max,
+      maxSnoozeMs: p.snooze.maxDelayMs,
+    });
     switch (d.kind) {
       case 'release': {
         const released = await p.outcomes.release(lease, log);
@@ -110,12 +136,12 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
       }
       case 'retry':
       case 'dead_letter': {
-        const retryAt = d.kind === 'retry' ? new Date(Date.now() + d.delayMs) : null;
+        const retryInMs = d.kind === 'retry' ? d.delayMs : null;
         const error = { reason: d.reason, message: d.message, attempt: task.attempts, at: new Date().toISOString() };
         const refundAttempt = d.kind === 'retry' && d.refundAttempt;
-        const written = await p.outcomes.fail({ ...lease, error, retryAt, refundAttempt }, log);
+        const written = await p.outcomes.fail({ ...lease, error, retryInMs, refundAttempt }, log);
         if (written === 'retried') {
-          log.warn({ reason: d.reason, err: d.message, retry_at: retryAt?.toISOString() }, 'attempt failed; retry scheduled');
+          log.warn({ reason: d.reason, err: d.message, retry_in_ms: retryInMs, snooze: refundAttempt }, 'attempt failed; retry scheduled');
           return { outcome: 'retried', reason: d.reason, terminal: false };
         }
         if (written === 'failed') {
@@ -129,7 +155,10 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
   }
 
   return {
-    abortAll: () => p.leases.abortAll('shutdown'),
+    abortAll: () => {
+      p.leases.abortAll('shutdown');
+      shutdown();
+    },
     cancel: (taskId) => p.leases.abortTask(taskId, 'cancelled'),
 
     async run(msg, d, meta) {

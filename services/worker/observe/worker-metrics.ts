@@ -27,6 +27,11 @@ export function createWorkerMetrics(m: MetricsRegistry) {
       'Tasks published by the outbox sweeper, by reason: retry (a retry or recovered lease became due), unconfirmed (a new task whose publish was never confirmed), stale (pending long after its publish).',
       ['reason'],
     ),
+    sweeperStaleHeld: counter(
+      'tasker_sweeper_stale_held_total',
+      'Sweeps that held back republishing stale tasks of a queue because it still had messages ready (queue depth stays at the real backlog).',
+      ['queue'],
+    ),
     leaseTakeovers: counter(
       'tasker_lease_takeovers_total',
       'Expired leases recovered by the reaper (the worker holding them stopped heartbeating), by outcome.',

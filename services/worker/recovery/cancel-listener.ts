@@ -36,7 +36,13 @@ export interface CancelListenerOptions {
 
 /** A dedicated connection to the database (LISTEN needs one session for as long as it listens). */
 export function listenClient(databaseUrl: string): ListenClient {
-  return new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000, application_name: 'tasker-worker-listen' });
+  return new Client({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    application_name: 'tasker-worker-listen',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
 }
 
 export function createCancelListener(o: CancelListenerOptions): CancelListener {
@@ -47,24 +53,48 @@ export function createCancelListener(o: CancelListenerOptions): CancelListener {
   let stopped = false;
   let loop: Promise<void> | null = null;
 
+  const pingMs = o.pingMs ?? 30_000;
+  const pingTimeoutMs = o.pingTimeoutMs ?? 5_000;
+
+  /**
+   * One session: connect, LISTEN, then ping until the connection fails. Whatever ends it — a failed
+   * LISTEN, an error, a ping that gets no answer (a half-open connection after a failover, which
+   * TCP alone may not notice for minutes) — the client is ended, never leaked.
+   */
   async function connectOnce(): Promise<void> {
     const c = o.connect();
+    let ping: NodeJS.Timeout | null = null;
     const ended = new Promise<void>((resolve) => {
       c.on('error', (err) => {
         log.warn({ err: err.message }, 'cancel listener connection error; reconnecting');
         resolve();
       });
       c.on('end', () => resolve());
+      ping = setInterval(() => {
+        const answered = c.query('SELECT 1').then(() => true, () => false);
+        const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), pingTimeoutMs).unref());
+        void Promise.race([answered, timedOut]).then((ok) => {
+          if (ok) return;
+          log.warn({ timeout_ms: pingTimeoutMs }, 'cancel listener connection did not answer a ping; reconnecting');
+          resolve();
+        });
+      }, pingMs);
+      ping.unref();
     });
     c.on('notification', (n) => {
       if (n.channel === CANCEL_CHANNEL && n.payload) onCancel(n.payload);
     });
-    await c.connect();
-    client = c;
-    await c.query(`LISTEN ${CANCEL_CHANNEL}`);
-    await ended;
-    client = null;
-    await c.end().catch(() => undefined);
+    try {
+      client = c;
+      // Raced with `ended`: a connection that dies (or is stopped) mid-setup must not hang the loop.
+      await Promise.race([c.connect(), ended]);
+      await Promise.race([c.query(`LISTEN ${CANCEL_CHANNEL}`), ended]);
+      await ended;
+    } finally {
+      if (ping) clearInterval(ping);
+      client = null;
+      await c.end().catch(() => undefined);
+    }
   }
 
   return {

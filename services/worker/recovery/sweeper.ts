@@ -1,39 +1,67 @@
 /**
  * The outbox sweeper: publishes due pending tasks whose message was never confirmed (API crash,
- * broker outage, a retry that just became due, a lease the reaper recovered). The query and the
- * marking are the `sweep-due` transition.
+ * broker outage, a retry that just became due, a lease the reaper recovered) through the
+ * `sweep-due` transition, and republishes stale ones only where their queue has nothing ready.
  */
 import { publishTask } from '../../core/amqp/publish-task';
 import type { Publisher } from '../../core/amqp/publisher';
+import type { QueueSpec } from '../../core/amqp/topology';
 import type { Db } from '../../core/db/database';
 import type { Logger } from '../../core/log/logger';
 import { sweepDue, type DueRow, type SweepOptions } from '../../core/tasks/state/sweep-due';
 import { contextFrom } from '../../core/telemetry/tracing';
 
-export function createSweep(
-  db: Db,
-  publisher: Publisher,
-  opts: SweepOptions,
-  logger: Logger,
-  onRepublished: (rows: DueRow[]) => void = () => undefined,
-): () => Promise<void> {
-  const log = logger.child({ module: 'sweeper' });
+export interface SweepDeps {
+  db: Db;
+  publisher: Publisher;
+  opts: SweepOptions;
+  /** Every queue of the installation (the sweeper publishes for all types, not only this worker's). */
+  queues: readonly QueueSpec[];
+  /** Ready messages in a queue; null when it cannot be read now. */
+  readyMessages: (queue: string) => Promise<number | null>;
+  logger: Logger;
+  onRepublished?: (rows: DueRow[]) => void;
+  /** A queue whose stale rows were held back this sweep because it still has messages ready. */
+  onStaleHeld?: (queue: string) => void;
+}
+
+export function createSweep(d: SweepDeps): () => Promise<void> {
+  const log = d.logger.child({ module: 'sweeper' });
+
+  /** Types whose queue is empty: only there can a pending, published row have lost its message. */
+  async function staleTypes(): Promise<string[]> {
+    const types: string[] = [];
+    for (const q of d.queues) {
+      const ready = await d.readyMessages(q.name).catch(() => null);
+      if (ready === 0) types.push(...q.types);
+      else if (ready !== null) d.onStaleHeld?.(q.name);
+    }
+    return types;
+  }
+
   return async () => {
-    if (!publisher.isReady()) return; // nothing to do until the broker is back
+    if (!d.publisher.isReady()) return; // nothing to do until the broker is back
+    const stale = await staleTypes();
     const published: DueRow[] = [];
-    for (;;) {
-      const batch = await sweepDue(db, opts, async (rows) => {
-        // Each publish joins the trace its task was created under.
-        const results = await Promise.allSettled(
-          rows.map((r) => publishTask(publisher, r, { parent: contextFrom(r.trace_context), republished: true })),
-        );
-        return rows.filter((_, i) => results[i]?.status === 'fulfilled');
-      });
+    for (let sweeps = 0; ; sweeps++) {
+      // Stale rows once per run (their cap is per sweep); unconfirmed and retry rows until none are left.
+      const batch = await sweepDue(
+        d.db,
+        d.opts,
+        async (rows) => {
+          // Each publish joins the trace its task was created under.
+          const results = await Promise.allSettled(
+            rows.map((r) => publishTask(d.publisher, r, { parent: contextFrom(r.trace_context), republished: true })),
+          );
+          return rows.filter((_, i) => results[i]?.status === 'fulfilled');
+        },
+        sweeps === 0 ? stale : [],
+      );
       published.push(...batch);
-      if (batch.length < opts.limit) break;
+      if (batch.length < d.opts.limit) break;
     }
     if (published.length > 0) {
-      onRepublished(published);
+      d.onRepublished?.(published);
       const by = (reason: DueRow['reason']) => published.filter((r) => r.reason === reason).length;
       log.info({ retry: by('retry'), unconfirmed: by('unconfirmed'), stale: by('stale') }, 'sweeper published due tasks');
     }

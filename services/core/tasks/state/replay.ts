@@ -29,7 +29,7 @@ export function replayFailed(db: Db, f: ReplayFilter): Promise<number> {
     await trx.raw(
       `UPDATE tasks t SET status = 'pending', max_attempts = t.attempts + v.extra,
               run_after = now() + v.ord * ? * interval '1 millisecond', result = NULL,
-              finished_at = NULL, published_at = NULL, updated_at = now()
+              finished_at = NULL, started_at = NULL, published_at = NULL, snoozes = 0, updated_at = now()
          FROM unnest(?::uuid[], ?::int[], ?::int[]) AS v(id, extra, ord)
         WHERE t.id = v.id`,
       [f.spacingMs, rows.map((r) => r.id), rows.map((r) => f.extraAttempts(r.type)), rows.map((_, i) => i)],

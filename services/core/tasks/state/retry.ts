@@ -1,4 +1,8 @@
-/** retry (operator): failed/cancelled → pending now, with a fresh budget of `extraAttempts`. */
+/**
+ * retry (operator): failed/cancelled → pending now, with a fresh budget of `extraAttempts`.
+ * `started_at` is cleared: the retried task starts a new life, and the API's publish confirm
+ * (mark-published, which skips rows a worker has started) must be able to record its message.
+ */
 import type { Db } from '../../db/database';
 import { toTask, type TaskRow } from '../../db/task-row';
 import type { Task } from '../task';
@@ -7,7 +11,7 @@ import { IN_SCOPE, scopeArgs, type Scope } from './sql-fragments';
 export async function retryTask(db: Db, id: string, extraAttempts: number, scope: Scope): Promise<Task | null> {
   const r = await db.raw<{ rows: TaskRow[] }>(
     `UPDATE tasks SET status = 'pending', max_attempts = attempts + ?, run_after = now(), result = NULL,
-            finished_at = NULL, published_at = NULL, updated_at = now()
+            finished_at = NULL, started_at = NULL, published_at = NULL, snoozes = 0, updated_at = now()
       WHERE id = ? AND status IN ('failed', 'cancelled') AND ${IN_SCOPE} RETURNING *`,
     [extraAttempts, id, ...scopeArgs(scope)],
   );

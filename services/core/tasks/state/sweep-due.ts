@@ -1,9 +1,17 @@
 /**
  * sweep-due: finds pending, due rows whose message was never confirmed (API crashed between commit
- * and publish, broker was down, a retry or recovered lease became due) or was confirmed so long
- * ago that it may have been lost, publishes them, and marks them published (pending → pending).
- * Rows are locked with SKIP LOCKED for the duration of the publish, so any number of sweepers can
- * run at once without publishing the same row twice.
+ * and publish, broker was down, a retry or recovered lease became due) or was published so long
+ * ago that it may have been lost, and hands them to `publish` (pending → pending).
+ *
+ * No row lock is held across the broker round trip: one short statement reserves the rows
+ * (`published_at = now()`, SKIP LOCKED, so concurrent sweepers take disjoint rows), the publish
+ * happens outside any transaction, and the rows whose publish was not confirmed are released
+ * (`published_at = NULL`) for the next sweep. A sweeper that dies between the two leaves its rows
+ * marked; the stale path republishes them once their queue has nothing ready.
+ *
+ * Stale rows are republished only for the types the caller names — those whose queue is empty —
+ * and at most `staleLimit` per sweep, so queue depth never grows past the real backlog while no
+ * consumer runs (a queue-length autoscaler must not see phantom work).
  */
 import type { Db } from '../../db/database';
 
@@ -12,7 +20,7 @@ export interface DueRow {
   type: string;
   trace_context: Record<string, string> | null;
   /** unconfirmed: a new task's publish was never confirmed; retry: a retry or recovered lease became
-   * due; stale: published long ago and still pending (message lost broker-side). */
+   * due; stale: published long ago and still pending, with its queue empty (message lost broker-side). */
   reason: 'unconfirmed' | 'retry' | 'stale';
 }
 
@@ -20,31 +28,58 @@ export interface SweepOptions {
   limit: number;
   unconfirmedAfterMs: number;
   republishAfterMs: number;
+  /** Most stale rows republished per sweep. */
+  staleLimit: number;
 }
 
-/** `publish` returns the rows the broker confirmed; only those are marked. */
-export function sweepDue(db: Db, o: SweepOptions, publish: (rows: DueRow[]) => Promise<DueRow[]>): Promise<DueRow[]> {
-  return db.transaction(async (trx) => {
-    const r = await trx.raw<{ rows: DueRow[] }>(
-      `WITH unconfirmed AS (
-         SELECT id, type, trace_context, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
-          WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()
-            -- fresh rows get a grace period for the API's own publish; rows a worker put back do not
-            AND (attempts > 0 OR created_at <= now() - ? * interval '1 millisecond')
-          ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
-       ), stale AS (
-         SELECT id, type, trace_context, 'stale' AS reason FROM tasks
-          WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()
-          ORDER BY published_at LIMIT ? FOR UPDATE SKIP LOCKED
-       )
-       SELECT * FROM unconfirmed UNION ALL SELECT * FROM stale`,
-      [o.unconfirmedAfterMs, o.limit, o.republishAfterMs, o.limit],
-    );
-    if (r.rows.length === 0) return [];
-    const confirmed = await publish(r.rows);
-    if (confirmed.length > 0) {
-      await trx.raw(`UPDATE tasks SET published_at = now() WHERE id = ANY(?::uuid[])`, [confirmed.map((c) => c.id)]);
-    }
-    return confirmed;
-  });
+/** Reserves due rows for publishing; stale rows only of `staleTypes`. */
+export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly string[]): Promise<(DueRow & { stamp: string })[]> {
+  const r = await db.raw<{ rows: (DueRow & { stamp: string })[] }>(
+    `WITH unconfirmed AS (
+       SELECT id, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
+        WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()
+          -- fresh rows get a grace period for the API's own publish; rows a worker put back do not
+          AND (attempts > 0 OR created_at <= now() - ? * interval '1 millisecond')
+        ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
+     ), stale AS (
+       SELECT id, 'stale' AS reason FROM tasks
+        WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()
+          AND type = ANY(?::text[])
+        ORDER BY published_at LIMIT ? FOR UPDATE SKIP LOCKED
+     ), picked AS (SELECT * FROM unconfirmed UNION ALL SELECT * FROM stale)
+     UPDATE tasks t SET published_at = now() FROM picked WHERE t.id = picked.id
+     RETURNING t.id, t.type, t.trace_context, picked.reason, t.published_at::text AS stamp`,
+    [o.unconfirmedAfterMs, o.limit, o.republishAfterMs, [...staleTypes], Math.min(o.limit, o.staleLimit)],
+  );
+  return r.rows;
+}
+
+/** Releases reserved rows whose publish failed, unless something else changed them meanwhile. */
+export async function releaseUnpublished(db: Db, rows: { id: string; stamp: string }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.raw(
+    `UPDATE tasks t SET published_at = NULL
+       FROM unnest(?::uuid[], ?::timestamptz[]) AS r(id, stamp)
+      WHERE t.id = r.id AND t.status = 'pending' AND t.published_at = r.stamp`,
+    [rows.map((r) => r.id), rows.map((r) => r.stamp)],
+  );
+}
+
+/** One sweep: reserve, publish (no transaction open), release what was not confirmed. Returns the confirmed rows. */
+export async function sweepDue(
+  db: Db,
+  o: SweepOptions,
+  publish: (rows: DueRow[]) => Promise<DueRow[]>,
+  staleTypes: readonly string[] = [],
+): Promise<DueRow[]> {
+  const reserved = await reserveDue(db, o, staleTypes);
+  if (reserved.length === 0) return [];
+  let confirmed: DueRow[] = [];
+  try {
+    confirmed = await publish(reserved.map(({ stamp: _stamp, ...row }) => row));
+  } finally {
+    const ok = new Set(confirmed.map((c) => c.id));
+    await releaseUnpublished(db, reserved.filter((r) => !ok.has(r.id)));
+  }
+  return confirmed;
 }
