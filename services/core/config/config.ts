@@ -84,7 +84,11 @@ const schema = z.object({
   /** How long a verified API key is trusted without a database lookup (revocation takes effect within it). */
   AUTH_KEY_CACHE_MS: int(5_000, 0, 300_000),
   /** JWT bearer tokens (optional): exactly one key source, pinned algorithms, issuer and audience. */
-  AUTH_JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * https only: signing keys fetched over plain http can be swapped in transit, and whoever swaps
+   * them mints tokens we accept (a test JWKS server on http needs no exception: tests use a PEM key).
+   */
+  AUTH_JWT_JWKS_URL: z.url({ protocol: /^https$/, error: 'must be an https:// URL (signing keys must not travel in clear text)' }).optional(),
   AUTH_JWT_PUBLIC_KEY: z.string().min(1).optional(),
   AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   AUTH_JWT_ALGORITHMS: csv,
