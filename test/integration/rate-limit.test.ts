@@ -1,0 +1,93 @@
+/**
+ * Rate limits on real API processes with AUTH_MODE=required: requests that fail authentication
+ * are limited per source address before their credentials are checked (429 JSON with
+ * Retry-After, not an unlimited stream of 401s and key lookups), and one client's limit is
+ * shared by every API process on the same database (GCRA state in PostgreSQL), not multiplied.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestEnv, type TestEnv } from '../support/infra';
+import { createKey } from '../support/keys';
+import { freePort, startReady, type ServiceProcess } from '../support/processes';
+
+const RATE = 1;
+const BURST = 5;
+
+describe('rate limits', () => {
+  let t: TestEnv;
+  const apis: ServiceProcess[] = [];
+  /** [shared A, shared B, flood target]: the flood gets its own process so its address limit stays there. */
+  const bases: string[] = [];
+
+  before(async () => {
+    t = await createTestEnv({
+      AUTH_MODE: 'required',
+      AUTH_KEY_CACHE_MS: '60000',
+      RATE_LIMIT_PER_SECOND: String(RATE),
+      RATE_LIMIT_BURST: String(BURST),
+    });
+    const ports = [await freePort(), await freePort(), await freePort()];
+    apis.push(...(await Promise.all(ports.map((p) => startReady('api', { ...t.env, PORT: String(p) }, p)))));
+    bases.push(...ports.map((p) => `http://127.0.0.1:${p}`));
+  });
+  after(async () => {
+    await Promise.all(apis.map((a) => a.stop()));
+    await t?.cleanup();
+  });
+
+  /** Sends `n` requests at once; returns the statuses, one 429 response (if any) and the seconds it took. */
+  async function flood(n: number, send: (i: number) => Promise<Response>) {
+    const started = Date.now();
+    const responses = await Promise.all(Array.from({ length: n }, (_, i) => send(i)));
+    const elapsedS = (Date.now() - started) / 1000;
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    const limited = responses.findIndex((r) => r.status === 429);
+    return {
+      statuses: responses.map((r) => r.status),
+      limited: limited < 0 ? undefined : { res: responses[limited]!, body: bodies[limited]! },
+      elapsedS,
+    };
+  }
+  /** The most a GCRA limit lets through in `elapsedS`: the burst plus what refilled meanwhile. */
+  const allowance = (elapsedS: number) => BURST + Math.ceil(RATE * elapsedS) + 1;
+
+  for (const [name, authorization] of [
+    ['no credentials', undefined],
+    ['a well-formed but unknown API key', `Bearer tsk_0123456789ab_${'A'.repeat(43)}`],
+  ] as const) {
+    it(`limits a flood with ${name} per source address: 429 JSON with Retry-After after the burst`, async () => {
+      const { statuses, limited, elapsedS } = await flood(40, () =>
+        fetch(`${bases[2]}/tasks?limit=1`, { headers: authorization ? { authorization } : {} }),
+      );
+      const unauthorized = statuses.filter((s) => s === 401).length;
+      assert.deepEqual([...new Set(statuses)].sort(), [401, 429], `only 401 and 429: ${statuses.join(',')}`);
+      assert.ok(unauthorized <= allowance(elapsedS), `${unauthorized} requests were authenticated in ${elapsedS.toFixed(1)} s`);
+      assert.ok(limited, 'some were limited');
+      assert.match(limited.res.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+      assert.match(limited.res.headers.get('content-type') ?? '', /application\/json/);
+      assert.equal((JSON.parse(limited.body) as { error: { code: string } }).error.code, 'rate_limited');
+    });
+  }
+
+  it("shares one client's limit between two API processes on the same database", async () => {
+    const key = await createKey(t.env, 'shared');
+    // One request after another, alternating between the two processes, so each process serves
+    // half of whatever passes: separate limits would let 2 × BURST through, one shared limit BURST.
+    const started = Date.now();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4 * BURST; i++) {
+      const r = await fetch(`${bases[i % 2]}/tasks?limit=1`, { headers: { authorization: `Bearer ${key}` } });
+      await r.arrayBuffer();
+      statuses.push(r.status);
+    }
+    const elapsedS = (Date.now() - started) / 1000;
+    const passed = statuses.filter((s) => s === 200).length;
+    assert.deepEqual([...new Set(statuses)].sort(), [200, 429], statuses.join(','));
+    assert.ok(passed >= BURST, `the burst was allowed (${passed})`);
+    assert.ok(passed <= allowance(elapsedS), `${passed} passed through two processes in ${elapsedS.toFixed(1)} s (burst ${BURST}, one shared limit)`);
+    for (const i of [0, 1]) {
+      assert.ok(statuses.some((s, j) => j % 2 === i && s === 200), `process ${i} served some`);
+      assert.ok(statuses.some((s, j) => j % 2 === i && s === 429), `process ${i} limited some`);
+    }
+  });
+});
