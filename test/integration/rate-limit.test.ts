@@ -16,7 +16,10 @@ const BURST = 5;
 describe('rate limits', () => {
   let t: TestEnv;
   const apis: ServiceProcess[] = [];
-  /** [shared A, shared B, flood target]: the flood gets its own process so its address limit stays there. */
+  /**
+   * [shared A, shared B, flood target trusting one proxy hop, flood target trusting none]: the
+   * floods get their own processes, so their address limits stay away from the shared-limit test.
+   */
   const bases: string[] = [];
 
   before(async () => {
@@ -26,8 +29,11 @@ describe('rate limits', () => {
       RATE_LIMIT_PER_SECOND: String(RATE),
       RATE_LIMIT_BURST: String(BURST),
     });
-    const ports = [await freePort(), await freePort(), await freePort()];
-    apis.push(...(await Promise.all(ports.map((p) => startReady('api', { ...t.env, PORT: String(p) }, p)))));
+    const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const proxyHops = ['0', '0', '1', '0'];
+    apis.push(
+      ...(await Promise.all(ports.map((p, i) => startReady('api', { ...t.env, PORT: String(p), HTTP_TRUSTED_PROXY_HOPS: proxyHops[i]! }, p)))),
+    );
     bases.push(...ports.map((p) => `http://127.0.0.1:${p}`));
   });
   after(async () => {
@@ -51,13 +57,15 @@ describe('rate limits', () => {
   /** The most a GCRA limit lets through in `elapsedS`: the burst plus what refilled meanwhile. */
   const allowance = (elapsedS: number) => BURST + Math.ceil(RATE * elapsedS) + 1;
 
-  for (const [name, authorization] of [
-    ['no credentials', undefined],
-    ['a well-formed but unknown API key', `Bearer tsk_0123456789ab_${'A'.repeat(43)}`],
+  // Behind a trusted proxy the caller's address comes from X-Forwarded-For: each case floods from
+  // its own address, and an address that did not fail keeps being served.
+  for (const [name, authorization, address] of [
+    ['no credentials', undefined, '198.51.100.1'],
+    ['a well-formed but unknown API key', `Bearer tsk_0123456789ab_${'A'.repeat(43)}`, '198.51.100.2'],
   ] as const) {
     it(`limits a flood with ${name} per source address: 429 JSON with Retry-After after the burst`, async () => {
       const { statuses, limited, elapsedS } = await flood(40, () =>
-        fetch(`${bases[2]}/tasks?limit=1`, { headers: authorization ? { authorization } : {} }),
+        fetch(`${bases[2]}/tasks?limit=1`, { headers: { 'x-forwarded-for': address, ...(authorization ? { authorization } : {}) } }),
       );
       const unauthorized = statuses.filter((s) => s === 401).length;
       assert.deepEqual([...new Set(statuses)].sort(), [401, 429], `only 401 and 429: ${statuses.join(',')}`);
@@ -68,6 +76,19 @@ describe('rate limits', () => {
       assert.equal((JSON.parse(limited.body) as { error: { code: string } }).error.code, 'rate_limited');
     });
   }
+
+  it('serves an address that did not fail while another is limited', async () => {
+    const key = await createKey(t.env, 'bystander');
+    const r = await fetch(`${bases[2]}/tasks?limit=1`, { headers: { 'x-forwarded-for': '198.51.100.3', authorization: `Bearer ${key}` } });
+    assert.equal(r.status, 200);
+    const stillLimited = await fetch(`${bases[2]}/tasks?limit=1`, { headers: { 'x-forwarded-for': '198.51.100.1' } });
+    assert.equal(stillLimited.status, 429);
+  });
+
+  it('ignores X-Forwarded-For when no proxy is trusted, so a new header per request does not escape the limit', async () => {
+    const { statuses } = await flood(40, (i) => fetch(`${bases[3]}/tasks?limit=1`, { headers: { 'x-forwarded-for': `203.0.113.${i + 1}` } }));
+    assert.ok(statuses.includes(429), `limited despite a new X-Forwarded-For on every request: ${statuses.join(',')}`);
+  });
 
   it("shares one client's limit between two API processes on the same database", async () => {
     const key = await createKey(t.env, 'shared');
