@@ -126,6 +126,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     auth,
     db,
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+    trustedProxyHops: config.HTTP_TRUSTED_PROXY_HOPS,
     hsts: config.SECURITY_HSTS,
     serveOps: config.API_ADMIN_PORT === 0,
   });

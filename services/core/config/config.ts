@@ -100,6 +100,12 @@ const schema = z.object({
   /** Requests per second per client (token bucket in PostgreSQL, shared by all replicas); 0 = off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(0),
   RATE_LIMIT_BURST: int(0, 0, 1_000_000),
+  /**
+   * Proxies (load balancer, ingress) in front of the API whose X-Forwarded-For entries are trusted
+   * to name the caller's address, for the limit on failed authentication per address; 0 = the
+   * socket's peer is the caller (behind a proxy every caller would then share the proxy's address).
+   */
+  HTTP_TRUSTED_PROXY_HOPS: int(0, 0, 10),
   /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
   MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
   /** Deepest JSON nesting accepted in a request body. */
