@@ -33,6 +33,8 @@ export interface AppDeps {
   rateLimit: { perSecond: number; burst: number };
   /** Proxies in front of the API whose X-Forwarded-For entries are trusted (0 = the socket address is the caller). */
   trustedProxyHops: number;
+  /** Follow the sampled flag of a caller's traceparent (TRACE_TRUST_INCOMING_SAMPLING). */
+  trustCallerSampling: boolean;
   hsts: boolean;
   /** false when /health, /ready and /metrics are served on a separate admin port. */
   serveOps: boolean;
@@ -44,7 +46,7 @@ export function buildApp(d: AppDeps): Koa {
   const app = new Koa(d.trustedProxyHops > 0 ? { proxy: true, maxIpsCount: d.trustedProxyHops } : { proxy: false });
   app.silent = true; // errors are logged by errorHandler, once
   // With tracing off every span would be a no-op: keep the middleware off the request path.
-  if (tracingEnabled()) app.use(serverSpan());
+  if (tracingEnabled()) app.use(serverSpan({ trustCallerSampling: d.trustCallerSampling }));
   app.use(requestContext(d.metrics));
   app.use(errorHandler(d.logger));
   app.use(securityHeaders(d.hsts));

@@ -112,6 +112,11 @@ const schema = z.object({
   MAX_JSON_DEPTH: int(32, 1, 1_000),
   /** Serve /health, /ready and /metrics on this separate port instead of PORT (0 = same port). */
   API_ADMIN_PORT: int(0, 0, 65535),
+  /**
+   * Follow the sampled flag of a caller's W3C traceparent (true only when every caller is your own
+   * service). Off: the caller's trace id and parent are kept, but our sampler decides alone.
+   */
+  TRACE_TRUST_INCOMING_SAMPLING: z.stringbool().default(false),
   /** Send Strict-Transport-Security (only behind TLS). */
   SECURITY_HSTS: z.stringbool().default(false),
   SIMULATE_MIN_MS: int(2_000, 0),
