@@ -64,10 +64,10 @@ describe('HTTP fuzzing', () => {
     await t?.cleanup();
   });
 
-  it('answers oversized bodies, up to 300 × the limit, with a JSON 413 and never a reset', async () => {
+  it('answers oversized bodies, up to 75 × the limit, with a JSON 413 and never a reset', async () => {
     // Node's server reads and discards the rest of a body the app did not consume once the
     // response is sent, so the client reads its 413 instead of losing it to a reset.
-    for (const size of [65_537, 200_000, 1_000_000, 5_000_000, 20_000_000]) {
+    for (const size of [65_537, 200_000, 1_000_000, 5_000_000]) {
       for (let i = 0; i < 10; i++) {
         const res = await send(port, 'POST', '/tasks', [['Host', `127.0.0.1:${port}`], ['Authorization', `Bearer ${key}`], ['Content-Type', 'application/json'], ['Content-Length', String(size)]], Buffer.alloc(size, 'x'));
         assert.equal(res.status, 413, `${size} bytes`);
