@@ -134,6 +134,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     auth,
     db,
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+    trustedProxyHops: config.HTTP_TRUSTED_PROXY_HOPS,
+    trustCallerSampling: config.TRACE_TRUST_INCOMING_SAMPLING,
     hsts: config.SECURITY_HSTS,
     serveOps: config.API_ADMIN_PORT === 0,
   });

@@ -7,6 +7,7 @@ import type { MetricsRegistry } from '../core/metrics/registry';
 import type { ApiMetrics } from './metrics';
 import type { Db } from '../core/db/database';
 import type { Authenticator } from './domain/authenticator';
+import { createAddressLimiter } from './domain/address-limiter';
 import { authenticate } from './middleware/auth';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
@@ -30,22 +31,36 @@ export interface AppDeps {
   registry: MetricsRegistry;
   auth: Authenticator;
   db: Db;
+  /** perSecond 0 = off; burst 0 = 2 × perSecond. */
   rateLimit: { perSecond: number; burst: number };
+  /** Proxies in front of the API whose X-Forwarded-For entries are trusted (0 = the socket address is the caller). */
+  trustedProxyHops: number;
+  /** Follow the sampled flag of a caller's traceparent (TRACE_TRUST_INCOMING_SAMPLING). */
+  trustCallerSampling: boolean;
   hsts: boolean;
   /** false when /health, /ready and /metrics are served on a separate admin port. */
   serveOps: boolean;
 }
 
 export function buildApp(d: AppDeps): Koa {
-  const app = new Koa({ proxy: false });
+  // X-Forwarded-For is trusted only for the configured number of hops: beyond them a caller could
+  // write any address into it and escape its address limit.
+  const app = new Koa(d.trustedProxyHops > 0 ? { proxy: true, maxIpsCount: d.trustedProxyHops } : { proxy: false });
   app.silent = true; // errors are logged by errorHandler, once
   // With tracing off every span would be a no-op: keep the middleware off the request path.
-  if (tracingEnabled()) app.use(serverSpan());
+  if (tracingEnabled()) app.use(serverSpan({ trustCallerSampling: d.trustCallerSampling }));
   app.use(requestContext(d.metrics));
   app.use(errorHandler(d.logger));
   app.use(securityHeaders(d.hsts));
-  app.use(authenticate(d.auth));
-  app.use(rateLimit(d.db, d.rateLimit.perSecond, d.rateLimit.burst));
+  if (d.rateLimit.perSecond > 0) {
+    const burst = Math.max(1, d.rateLimit.burst || Math.ceil(d.rateLimit.perSecond * 2));
+    // Before credentials are checked, per source address (in memory): floods of bad credentials
+    // cost no key lookups. After authentication, per client, shared by every replica (PostgreSQL).
+    app.use(authenticate(d.auth, createAddressLimiter({ ratePerSecond: d.rateLimit.perSecond, burst })));
+    app.use(rateLimit(d.db, d.rateLimit.perSecond, burst));
+  } else {
+    app.use(authenticate(d.auth));
+  }
   const routers = [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics)];
   for (const router of routers) {
     app.use(router.routes());

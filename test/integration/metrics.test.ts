@@ -104,9 +104,15 @@ describe('metrics', () => {
       return sample(text, 'tasker_backlog_tasks', { type: 'simulate', status: 'pending' }) === 50 ? text : null;
     });
     const age1 = sample(first, 'tasker_oldest_due_task_age_seconds', { type: 'simulate' }) ?? -1;
-    await new Promise((r) => setTimeout(r, 1_200));
-    const second = await scrape(base);
-    const age2 = sample(second, 'tasker_oldest_due_task_age_seconds', { type: 'simulate' }) ?? -1;
+    // The gauge is recomputed every QUEUE_METRICS_INTERVAL_MS, so a single scrape after a fixed
+    // sleep could land before the next recompute (seen under load: 0.69 → 1.54 after 1.2 s).
+    let age2 = -1;
+    let second = '';
+    await waitFor('the oldest age to grow by a second', async () => {
+      second = await scrape(base);
+      age2 = sample(second, 'tasker_oldest_due_task_age_seconds', { type: 'simulate' }) ?? -1;
+      return age2 >= age1 + 1;
+    }, 10_000, 200).catch(() => undefined);
     assert.ok(age1 >= 0 && age2 >= age1 + 1, `oldest age grew from ${age1} to ${age2}`);
     assert.equal(sample(second, 'tasker_queue_messages_ready', { queue: `${t.prefix}.q.simulate` }), 50);
     assert.equal(sample(second, 'tasker_queue_consumers', { queue: `${t.prefix}.q.simulate` }), 0);

@@ -10,7 +10,7 @@ import { extension } from '../plugin/test-extension';
 import { taskTypes } from '../../services/core/tasks/task-types';
 import { submitTask } from '../support/api-client';
 import { waitFor } from '../support/infra';
-import { messageCount } from '../support/rabbitmq';
+import { queueState } from '../support/rabbitmq';
 import { startStack, type Stack } from '../support/stack';
 
 describe('worker prefetch', () => {
@@ -22,6 +22,8 @@ describe('worker prefetch', () => {
       WORKER_CONCURRENCY: '1',
       WORKER_PREFETCH: '3',
       DRAIN_TIMEOUT_MS: '200',
+      LEASE_MS: '3000',
+      HEARTBEAT_MS: '300',
     });
   });
   after(() => s?.stop());
@@ -33,9 +35,18 @@ describe('worker prefetch', () => {
       Number((await s.t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks WHERE status = 'processing'`)).rows[0]!.n);
     await waitFor('one task running', async () => (await processing()) === 1);
     // 7 submitted: 1 running (acked once claimed), 3 held unacked by the worker, 3 still ready.
-    await waitFor('three messages ready', async () => (await messageCount(queue)) === 3);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('three messages ready, three held by the worker', async () => {
+      const q = await queueState(queue);
+      return q.ready === 3 && q.unacked === 3;
+    });
+    // Positive signal before the negative checks: the running task's lease is extended (a
+    // heartbeat, every 300 ms) after the worker received the three messages it holds, so the
+    // worker has been running with them in hand — a worker that ran them would have claimed them.
+    const leaseNow = async () =>
+      (await s.t.db.raw<{ rows: { at: Date }[] }>(`SELECT lease_expires_at AS at FROM tasks WHERE status = 'processing'`)).rows[0]!.at.getTime();
+    const seen = await leaseNow();
+    await waitFor('a heartbeat after the deliveries', async () => (await leaseNow()) > seen);
     assert.equal(await processing(), 1, 'concurrency bounds the running tasks');
-    assert.equal(await messageCount(queue), 3, 'prefetch bounds the messages one worker holds');
+    assert.deepEqual(await queueState(queue), { ready: 3, unacked: 3 }, 'prefetch bounds the messages one worker holds');
   });
 });

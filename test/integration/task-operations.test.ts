@@ -8,7 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor, type TestEnv } from '../support/infra';
 import { getTask, submitTask } from '../support/api-client';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
+import { queueSettled } from '../support/rabbitmq';
 import { startStack, type Stack } from '../support/stack';
+import { buildTopology, queuesFor } from '../../services/core/amqp/topology';
+import { taskTypes } from '../../services/core/tasks/task-types';
+import { extension } from '../plugin/test-extension';
 
 interface TaskView {
   task_id: string;
@@ -50,6 +54,7 @@ describe('task operations', () => {
     });
   const until = (id: string, status: string, timeoutMs = 15_000) =>
     waitFor(`task ${id} ${status}`, async () => ((await get(id)).status === status ? get(id) : null), timeoutMs);
+  const recordQueue = () => queuesFor(buildTopology(t.prefix, taskTypes([extension]), 10), ['test.record'])[0]!.name;
   const executions = async (id: string) =>
     Number((await t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM test_executions WHERE task_id = ?`, [id])).rows[0]!.n);
 
@@ -96,9 +101,12 @@ describe('task operations', () => {
     assert.equal(((await r.json()) as TaskView).status, 'cancelled');
     const adminPort = await freePort();
     worker = await startReady('worker', { ...t.env, WORKER_ADMIN_PORT: String(adminPort) }, adminPort);
-    await new Promise((res) => setTimeout(res, 1_000));
-    assert.equal(await executions(id), 0);
+    // Positive signal before the negative check: the new worker has received the cancelled
+    // task's message and acked it (the queue holds nothing, ready or unacked); it acks only after
+    // its claim committed, so a claim that had taken the task would show in its status by now.
+    await queueSettled(recordQueue());
     assert.equal((await get(id)).status, 'cancelled');
+    assert.equal(await executions(id), 0);
   });
 
   it('cancels a running task: its handler is aborted within a second', async () => {

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { RABBITMQ_URL } from './infra';
+import { RABBITMQ_URL, waitFor } from './infra';
 
 const run = promisify(execFile);
 
@@ -38,4 +38,29 @@ export async function messageCount(queue: string): Promise<number> {
   } finally {
     await c.close();
   }
+}
+
+/**
+ * Ready and unacknowledged messages of a queue, as the broker counts them (rabbitmqctl: a
+ * channel's checkQueue sees only ready messages). Unacked 0 means every delivered message has
+ * been acked or rejected by its consumer: a positive signal that a worker has decided on it.
+ */
+export async function queueState(queue: string): Promise<{ ready: number; unacked: number }> {
+  const { stdout } = await run('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name', 'messages_ready', 'messages_unacknowledged']);
+  const row = stdout.split('\n').map((l) => l.split('\t')).find((cols) => cols[0] === queue);
+  if (!row) throw new Error(`queue ${queue} not found`);
+  return { ready: Number(row[1]), unacked: Number(row[2]) };
+}
+
+/** Waits until the broker holds no message of `queue`, ready or unacked. */
+export async function queueSettled(queue: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    `${queue} empty and every delivery acked`,
+    async () => {
+      const s = await queueState(queue);
+      return s.ready === 0 && s.unacked === 0;
+    },
+    timeoutMs,
+    200,
+  );
 }

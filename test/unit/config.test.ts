@@ -41,4 +41,14 @@ describe('config', () => {
       (e: Error) => e.message.includes('RABBITMQ_URL') && !e.message.includes('s3cret'),
     );
   });
+
+  it('refuses a JWKS URL over plain http, naming the key, and accepts https', () => {
+    // Keys fetched over http can be swapped in transit: whoever does that mints valid tokens.
+    assert.throws(
+      () => loadConfig({ AUTH_JWT_JWKS_URL: 'http://issuer.example/.well-known/jwks.json', AUTH_JWT_ALGORITHMS: 'RS256' }),
+      (e: Error) => e instanceof ConfigError && e.issues.some((i) => i.startsWith('AUTH_JWT_JWKS_URL:') && /https/.test(i)),
+    );
+    const c = loadConfig({ AUTH_JWT_JWKS_URL: 'https://issuer.example/.well-known/jwks.json', AUTH_JWT_ALGORITHMS: 'RS256' });
+    assert.equal(c.AUTH_JWT_JWKS_URL, 'https://issuer.example/.well-known/jwks.json');
+  });
 });

@@ -1,10 +1,11 @@
 /**
- * The API's access to tasks: reads (one task, listings, a client's pending count) and the calls
- * into the state machine (core/tasks/state) for every change. Concurrent submissions share one
- * multi-row INSERT (group commit): every caller still gets its 202 only after the statement
- * holding its row has committed.
+ * The API's access to tasks: reads (one task, listings) and the calls into the state machine
+ * (core/tasks/state) for every change. Concurrent submissions share one multi-row INSERT (group
+ * commit): every caller still gets its 202 only after the statement holding its row has
+ * committed. Under a pending cap, submissions go through `capped-insert.ts` instead.
  */
 import { createBatcher, ItemFailure } from '../../core/db/batcher';
+import { insertCapped, type CappedInsertResult } from './capped-insert';
 import type { Db } from '../../core/db/database';
 import { toTask, type TaskRow } from '../../core/db/task-row';
 import { cancelTask } from '../../core/tasks/state/cancel';
@@ -15,7 +16,7 @@ import { retryTask } from '../../core/tasks/state/retry';
 import { IN_SCOPE, scopeArgs, whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
 import type { Task, TaskStatus } from '../../core/tasks/task';
 
-export type { CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
+export type { CappedInsertResult, CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
 
 export interface ListFilter {
   status?: TaskStatus;
@@ -28,9 +29,9 @@ export interface ListFilter {
 
 export interface TaskRepository {
   insert(t: NewTask, idem?: IdempotencyClaim): Promise<InsertResult>;
+  /** Inserts unless the client would have more than `cap` pending tasks; a known Idempotency-Key replays first. */
+  insertCapped(t: NewTask, idem: IdempotencyClaim | undefined, cap: number): Promise<CappedInsertResult>;
   findById(id: string, scope: Scope): Promise<Task | null>;
-  /** Pending tasks of a client, counted up to `cap` (so the check stays cheap). */
-  countPending(clientId: string, cap: number): Promise<number>;
   /** Newest first; each row with its keyset position for the next page's cursor. */
   list(f: ListFilter): Promise<{ task: Task; position: { createdAt: string; id: string } }[]>;
   markPublished(ids: string[]): Promise<void>;
@@ -64,18 +65,11 @@ export function createTaskRepository(db: Db): TaskRepository {
 
   return {
     insert: async (t, idem) => (idem ? insertTaskWithKey(db, t, idem) : { kind: 'created', task: await inserts.submit(t) }),
+    insertCapped: (t, idem, cap) => insertCapped(db, t, idem, cap),
 
     async findById(id, scope) {
       const r = await db.raw<{ rows: TaskRow[] }>(`SELECT * FROM tasks WHERE id = ? AND ${IN_SCOPE}`, [id, ...scopeArgs(scope)]);
       return r.rows[0] ? toTask(r.rows[0]) : null;
-    },
-
-    async countPending(clientId, cap) {
-      const r = await db.raw<{ rows: { n: string }[] }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE client_id = ? AND status = 'pending' LIMIT ?) p`,
-        [clientId, cap],
-      );
-      return Number(r.rows[0]!.n);
     },
 
     async list(f) {

@@ -45,6 +45,8 @@ export interface AuthenticatorOptions {
 
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
+  /** The caller when it is known without I/O or verification (a cached key, or AUTH_MODE=none); else undefined. */
+  fromCache(authorization: string | undefined): Principal | undefined;
 }
 
 export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
@@ -59,9 +61,14 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
           ? new TextEncoder().encode(o.jwt.secret)
           : null;
 
-  async function fromApiKey(token: string): Promise<Principal> {
+  function cached(token: string): Principal | undefined {
     const hit = cache.get(token);
-    if (hit && hit.until > Date.now()) return hit.principal;
+    return hit && hit.until > Date.now() ? hit.principal : undefined;
+  }
+
+  async function fromApiKey(token: string): Promise<Principal> {
+    const hit = cached(token);
+    if (hit) return hit;
     const prefix = apiKeyPrefix(token);
     const record = prefix ? await o.keys.findByPrefix(prefix) : null;
     if (!record || record.revokedAt || !apiKeyMatches(token, record.hash)) {
@@ -99,6 +106,12 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
   }
 
   return {
+    fromCache(authorization) {
+      if (o.mode === 'none') return ANONYMOUS_ADMIN;
+      const token = authorization?.startsWith('Bearer tsk_') ? authorization.slice('Bearer '.length) : undefined;
+      return token === undefined ? undefined : cached(token);
+    },
+
     async authenticate(authorization) {
       if (o.mode === 'none') return ANONYMOUS_ADMIN;
       const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/.exec(authorization ?? '');

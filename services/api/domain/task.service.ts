@@ -6,7 +6,7 @@ import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus }
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
 import { containsNul } from '../../core/tasks/storable-json';
 import { captureContext } from '../../core/telemetry/tracing';
-import type { CreatedTask, Scope, TaskRepository } from '../data-access/task.repository';
+import type { CreatedTask, IdempotencyClaim, NewTask, Scope, TaskRepository } from '../data-access/task.repository';
 import type { Principal } from './authenticator';
 import type { TaskDispatcher } from './task-dispatcher';
 
@@ -113,21 +113,18 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
           throw new ClientError('payload_too_large', `payload is ${size} bytes; type "${def.name}" accepts at most ${def.maxPayloadBytes}`, 413);
         }
       }
-      if (o.maxPendingPerClient > 0 && (await repo.countPending(principal.clientId, o.maxPendingPerClient)) >= o.maxPendingPerClient) {
-        throw new TooManyRequestsError('too_many_pending', `at most ${o.maxPendingPerClient} pending tasks per client`, 5);
-      }
       const id = randomUUID();
       const response: SubmitResponse = { task_id: id, status: 'pending' };
-      const result = await repo.insert(
-        {
-          id,
-          type: def.name,
-          payload: parsed.data.payload,
-          maxAttempts: def.maxAttempts,
-          timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
-          traceContext: captureContext(),
-          clientId: principal.clientId,
-        },
+      const newTask: NewTask = {
+        id,
+        type: def.name,
+        payload: parsed.data.payload,
+        maxAttempts: def.maxAttempts,
+        timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
+        traceContext: captureContext(),
+        clientId: principal.clientId,
+      };
+      const claim: IdempotencyClaim | undefined =
         idempotencyKey === undefined
           ? undefined
           : {
@@ -136,8 +133,13 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
               requestHash: hashRequest(def.name, parsed.data),
               ttlMs: o.idempotencyTtlMs,
               response,
-            },
-      );
+            };
+      // The cap is checked where the row is inserted, after the key lookup (so a replay is never refused).
+      const result =
+        o.maxPendingPerClient > 0 ? await repo.insertCapped(newTask, claim, o.maxPendingPerClient) : await repo.insert(newTask, claim);
+      if (result.kind === 'over_cap') {
+        throw new TooManyRequestsError('too_many_pending', `at most ${o.maxPendingPerClient} pending tasks per client`, 5);
+      }
       if (result.kind === 'key_reused') {
         throw new ClientError(
           'idempotency_key_reused',

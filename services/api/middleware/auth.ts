@@ -1,21 +1,39 @@
-/** Authenticates every task endpoint; probes and metrics stay open (they carry no task data). */
+/**
+ * Authenticates every task endpoint; probes and metrics stay open (they carry no task data).
+ * With an address limiter, a request whose credentials need a lookup or a verification first
+ * takes a token from its source address (429 with Retry-After when the address has spent its
+ * burst, before the credentials are looked at) and gives it back once it authenticates.
+ */
 import type { Middleware } from 'koa';
+import { TooManyRequestsError } from '../../core/errors/app-error';
+import type { AddressLimiter } from '../domain/address-limiter';
 import type { Authenticator } from '../domain/authenticator';
 
-const OPEN = new Set(['/health', '/ready', '/metrics']);
+/** Paths that need no credentials (and are never limited). */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
 
-export function authenticate(auth: Authenticator): Middleware {
+export function authenticate(auth: Authenticator, limiter?: AddressLimiter): Middleware {
   return async (ctx, next) => {
-    if (OPEN.has(ctx.path)) {
+    if (OPEN_PATHS.has(ctx.path)) {
       await next();
       return;
     }
-    try {
-      ctx.state.principal = await auth.authenticate(ctx.get('Authorization') || undefined);
-    } catch (e) {
-      ctx.set('WWW-Authenticate', 'Bearer realm="tasker"');
-      throw e;
+    const authorization = ctx.get('Authorization') || undefined;
+    let principal = auth.fromCache(authorization);
+    if (!principal) {
+      const waitMs = limiter?.take(ctx.ip) ?? 0;
+      if (waitMs > 0) {
+        throw new TooManyRequestsError('rate_limited', 'too many requests that failed authentication from this address', Math.ceil(waitMs / 1000));
+      }
+      try {
+        principal = await auth.authenticate(authorization);
+      } catch (e) {
+        ctx.set('WWW-Authenticate', 'Bearer realm="tasker"');
+        throw e;
+      }
+      limiter?.refund(ctx.ip);
     }
+    ctx.state.principal = principal;
     await next();
   };
 }

@@ -6,17 +6,23 @@
  * wrapping nobody reads, and one span named by the route carries what a trace needs.
  */
 import type { Middleware } from 'koa';
-import { context, propagation, SpanKind, SpanStatusCode, trace, tracer } from '../../core/telemetry/tracing';
+import { context, distrustCallerSampling, propagation, SpanKind, SpanStatusCode, trace, tracer } from '../../core/telemetry/tracing';
 
 const UNTRACED = new Set(['/health', '/ready', '/metrics']);
 
-export function serverSpan(): Middleware {
+/**
+ * `trustCallerSampling` (TRACE_TRUST_INCOMING_SAMPLING): follow the sampled flag of the caller's
+ * `traceparent`. Off, the caller's trace id and parent are kept but our sampler decides, so a
+ * caller cannot switch tracing on (or off) for its requests.
+ */
+export function serverSpan(o: { trustCallerSampling: boolean }): Middleware {
   return async (ctx, next) => {
     if (UNTRACED.has(ctx.path)) {
       await next();
       return;
     }
-    const parent = propagation.extract(context.active(), ctx.headers);
+    const extracted = propagation.extract(context.active(), ctx.headers);
+    const parent = o.trustCallerSampling ? extracted : distrustCallerSampling(extracted);
     const span = tracer.startSpan(
       ctx.method,
       {

@@ -95,7 +95,11 @@ const schema = z.object({
   /** How long a verified API key is trusted without a database lookup (revocation takes effect within it). */
   AUTH_KEY_CACHE_MS: int(5_000, 0, 300_000),
   /** JWT bearer tokens (optional): exactly one key source, pinned algorithms, issuer and audience. */
-  AUTH_JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * https only: signing keys fetched over plain http can be swapped in transit, and whoever swaps
+   * them mints tokens we accept (a test JWKS server on http needs no exception: tests use a PEM key).
+   */
+  AUTH_JWT_JWKS_URL: z.url({ protocol: /^https$/, error: 'must be an https:// URL (signing keys must not travel in clear text)' }).optional(),
   AUTH_JWT_PUBLIC_KEY: z.string().min(1).optional(),
   AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   AUTH_JWT_ALGORITHMS: csv,
@@ -107,12 +111,23 @@ const schema = z.object({
   /** Requests per second per client (token bucket in PostgreSQL, shared by all replicas); 0 = off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(0),
   RATE_LIMIT_BURST: int(0, 0, 1_000_000),
+  /**
+   * Proxies (load balancer, ingress) in front of the API whose X-Forwarded-For entries are trusted
+   * to name the caller's address, for the limit on failed authentication per address; 0 = the
+   * socket's peer is the caller (behind a proxy every caller would then share the proxy's address).
+   */
+  HTTP_TRUSTED_PROXY_HOPS: int(0, 0, 10),
   /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
   MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
   /** Deepest JSON nesting accepted in a request body. */
   MAX_JSON_DEPTH: int(32, 1, 1_000),
   /** Serve /health, /ready and /metrics on this separate port instead of PORT (0 = same port). */
   API_ADMIN_PORT: int(0, 0, 65535),
+  /**
+   * Follow the sampled flag of a caller's W3C traceparent (true only when every caller is your own
+   * service). Off: the caller's trace id and parent are kept, but our sampler decides alone.
+   */
+  TRACE_TRUST_INCOMING_SAMPLING: z.stringbool().default(false),
   /** Send Strict-Transport-Security (only behind TLS). */
   SECURITY_HSTS: z.stringbool().default(false),
   SIMULATE_MIN_MS: int(2_000, 0),

@@ -51,5 +51,5 @@ env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'pg';
 if (exporting) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- conditional, synchronous load: it must patch before the application's modules load
   const { startSdk } = require('./sdk-start') as typeof import('./sdk-start');
-  (globalThis as Record<symbol, unknown>)[SDK_KEY] = startSdk();
+  (globalThis as Record<symbol, unknown>)[SDK_KEY] = startSdk(env);
 }

@@ -5,9 +5,12 @@
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { CallerIndependentSampler, samplerFromEnv } from './caller-sampling';
 
-export function startSdk(): NodeSDK {
+export function startSdk(env: NodeJS.ProcessEnv): NodeSDK {
   const sdk = new NodeSDK({
+    // The configured sampler, deciding alone for requests from callers the API does not trust.
+    sampler: new CallerIndependentSampler(samplerFromEnv(env)),
     instrumentations: [
       getNodeAutoInstrumentations({
         // pg spans already show every query; knex's wrapper spans would double them.

@@ -4,6 +4,7 @@
  */
 import {
   context,
+  createContextKey,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -70,6 +71,20 @@ export function contextFrom(carrier: unknown): Context {
     else if (Buffer.isBuffer(v)) c[k] = v.toString('utf8');
   }
   return propagation.extract(ROOT_CONTEXT, c);
+}
+
+const CALLER_SAMPLING_DISTRUSTED = createContextKey('tasker.caller-sampling-distrusted');
+
+/**
+ * Marks a context extracted from an untrusted caller: the sampler (caller-sampling.ts) then
+ * ignores the caller's sampled flag and decides on its own, keeping the caller's trace id and parent.
+ */
+export function distrustCallerSampling(ctx: Context): Context {
+  return ctx.setValue(CALLER_SAMPLING_DISTRUSTED, true);
+}
+
+export function callerSamplingDistrusted(ctx: Context): boolean {
+  return ctx.getValue(CALLER_SAMPLING_DISTRUSTED) === true;
 }
 
 /** Runs `fn` in a new span, ending it with the right status; errors are recorded and rethrown. */

@@ -1,0 +1,44 @@
+/**
+ * insert (none → pending) under MAX_PENDING_PER_CLIENT: the cap is checked in the transaction that
+ * inserts, after the Idempotency-Key lookup, and serialised per client.
+ *
+ * Why this shape: counting and then inserting in separate statements let concurrent submissions
+ * each see room under the cap (issue 12: 43 pending with a cap of 5), and counting before the key
+ * lookup refused a legitimate replay with 429. Here a transaction-scoped advisory lock per client
+ * makes a client's capped submissions take turns (other clients are not blocked); the insert
+ * runs first — a known key answers its replay (or `key_reused`) without consulting the cap — and a
+ * new row that would put the client over the cap is rolled back with its key.
+ *
+ * Capped submissions do not share the group-commit batch (each needs its own lock and count);
+ * without a cap the repository keeps the batch path.
+ */
+import type { Db } from '../../core/db/database';
+import { insertTasks, insertTaskWithKey, type IdempotencyClaim, type InsertResult, type NewTask } from '../../core/tasks/state/insert';
+
+export type CappedInsertResult = InsertResult | { kind: 'over_cap' };
+
+/** First key of the two-int advisory lock: a namespace, so the lock cannot collide with other advisory locks ('tcap'). */
+const PENDING_CAP_LOCK_SPACE = 0x74636170;
+
+/** Thrown inside the transaction to roll it back; never escapes this module. */
+class OverCap extends Error {}
+
+export async function insertCapped(db: Db, t: NewTask, idem: IdempotencyClaim | undefined, cap: number): Promise<CappedInsertResult> {
+  try {
+    return await db.transaction(async (trx) => {
+      // hashtext collisions only make two clients take turns; they never share a count.
+      await trx.raw(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, [PENDING_CAP_LOCK_SPACE, t.clientId]);
+      const result: InsertResult = idem ? await insertTaskWithKey(trx, t, idem) : { kind: 'created', task: (await insertTasks(trx, [t]))[0]! };
+      if (result.kind !== 'created') return result;
+      const r = await trx.raw<{ rows: { n: string }[] }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE client_id = ? AND status = 'pending' LIMIT ?) p`,
+        [t.clientId, cap + 1],
+      );
+      if (Number(r.rows[0]!.n) > cap) throw new OverCap();
+      return result;
+    });
+  } catch (e) {
+    if (e instanceof OverCap) return { kind: 'over_cap' };
+    throw e;
+  }
+}
