@@ -8,7 +8,7 @@ import { buildTopology } from '../core/amqp/topology';
 import type { Config } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
-import { createStallWatch } from '../core/health/stall-watch';
+import { watchBrokerWork } from '../core/health/stall-watch';
 import { listen, type RunningServer } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import type { Service } from '../core/lifecycle/service';
@@ -108,12 +108,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     logger,
   );
   let draining = false;
-  const stall = createStallWatch({
-    what: 'the publisher',
-    isWorking: () => publisher.isReady(),
-    applies: () => broker.isConnected() && !draining,
-    stallMs: config.LIVENESS_STALL_MS,
-  });
+  const stall = watchBrokerWork('the publisher', () => publisher.isReady(), broker, () => draining, config.LIVENESS_STALL_MS);
 
   const ops = {
     readiness: {

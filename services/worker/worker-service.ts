@@ -10,7 +10,7 @@ import { buildTopology, queuesFor } from '../core/amqp/topology';
 import type { Config } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
-import { createStallWatch } from '../core/health/stall-watch';
+import { watchBrokerWork } from '../core/health/stall-watch';
 import { listen, type RunningServer } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
 import type { Service } from '../core/lifecycle/service';
@@ -104,12 +104,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
     logger,
   );
   let draining = false;
-  const stall = createStallWatch({
-    what: 'the consumer',
-    isWorking: () => consumer.isConsuming(),
-    applies: () => broker.isConnected() && !draining,
-    stallMs: config.LIVENESS_STALL_MS,
-  });
+  const stall = watchBrokerWork('the consumer', () => consumer.isConsuming(), broker, () => draining, config.LIVENESS_STALL_MS);
   let admin: RunningServer | null = null;
   const adminApp = buildAdminApp(
     {

@@ -2,10 +2,10 @@
  * The API's access to tasks: reads (one task, listings) and the calls into the state machine
  * (core/tasks/state) for every change. Concurrent submissions share one multi-row INSERT (group
  * commit): every caller still gets its 202 only after the statement holding its row has
- * committed. Under a pending cap, submissions go through `capped-insert.ts` instead.
+ * committed. Under a pending cap, submissions go through `core/tasks/state/insert-capped.ts` instead.
  */
 import { createBatcher, ItemFailure } from '../../core/db/batcher';
-import { insertCapped, type CappedInsertResult } from './capped-insert';
+import { insertCapped, type CappedInsertResult } from '../../core/tasks/state/insert-capped';
 import type { Db } from '../../core/db/database';
 import { toTask, type TaskRow } from '../../core/db/task-row';
 import { cancelTask } from '../../core/tasks/state/cancel';

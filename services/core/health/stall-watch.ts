@@ -38,3 +38,14 @@ export function createStallWatch(o: StallWatchOptions): StallWatch {
     stop: () => timer && clearInterval(timer),
   };
 }
+
+/** The watch both services use: work counts as stalled only while the broker connection is up and the process is not draining. */
+export function watchBrokerWork(
+  what: string,
+  isWorking: () => boolean,
+  broker: { isConnected(): boolean },
+  isDraining: () => boolean,
+  stallMs: number,
+): StallWatch {
+  return createStallWatch({ what, isWorking, applies: () => broker.isConnected() && !isDraining(), stallMs });
+}

@@ -25,7 +25,7 @@ export interface Transition {
 }
 
 export const TRANSITIONS: readonly Transition[] = [
-  { verb: 'insert', from: 'none', to: ['pending'], by: 'api', fence: 'primary key (and the Idempotency-Key row in the same transaction)' },
+  { verb: 'insert', from: 'none', to: ['pending'], by: 'api', fence: 'primary key; the Idempotency-Key row and the pending cap (per-client advisory lock) in the same transaction' },
   { verb: 'mark-published', from: ['pending'], to: ['pending'], by: 'api', fence: 'never claimed (started_at IS NULL), not yet marked; SKIP LOCKED' },
   { verb: 'sweep-due', from: ['pending'], to: ['pending'], by: 'sweeper', fence: 'due, unconfirmed or stale; SKIP LOCKED' },
   { verb: 'claim', from: ['pending'], to: ['processing'], by: 'worker', fence: 'due (run_after <= now()); new lease token' },

@@ -12,8 +12,8 @@
  * Capped submissions do not share the group-commit batch (each needs its own lock and count);
  * without a cap the repository keeps the batch path.
  */
-import type { Db } from '../../core/db/database';
-import { insertTasks, insertTaskWithKey, type IdempotencyClaim, type InsertResult, type NewTask } from '../../core/tasks/state/insert';
+import type { Db } from '../../db/database';
+import { insertTasks, insertTaskWithKey, type IdempotencyClaim, type InsertResult, type NewTask } from './insert';
 
 export type CappedInsertResult = InsertResult | { kind: 'over_cap' };
 
