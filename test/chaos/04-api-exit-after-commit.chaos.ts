@@ -42,8 +42,8 @@ test('scenario 4: API killed between commit and publish', async (t) => {
   }
   const committed = await c.t.db.raw<{ rows: { id: string }[] }>(`SELECT id FROM tasks`);
   await c.waitTerminal(ids, 30_000);
-  const lat = await c.t.db.raw<{ rows: { s: number; published_by_api: boolean }[] }>(
-    `SELECT extract(epoch FROM finished_at - created_at) AS s, false AS published_by_api FROM tasks WHERE id = ANY(?::uuid[])`,
+  const lat = await c.t.db.raw<{ rows: { s: number }[] }>(
+    `SELECT extract(epoch FROM finished_at - created_at) AS s FROM tasks WHERE id = ANY(?::uuid[])`,
     [ids],
   );
   const apiExits = api.exits;

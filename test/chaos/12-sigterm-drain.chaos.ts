@@ -1,6 +1,6 @@
 /**
- * Scenario 12 — SIGTERM with 8 tasks in flight (WORKER_CONCURRENCY=8 = prefetch, 8 more queued,
- * tasks of 2 s, DRAIN_TIMEOUT_MS=8000). Criterion: after the signal the worker takes no new
+ * Scenario 12 — SIGTERM with 8 tasks in flight (WORKER_CONCURRENCY=8; the default prefetch of 16 lets
+ * the worker hold the 8 others unacked, handed back when it stops; tasks of 2 s, DRAIN_TIMEOUT_MS=8000). Criterion: after the signal the worker takes no new
  * deliveries, the 8 in-flight tasks finish exactly once (no release, no re-run), and the worker
  * exits 0 within the drain timeout. The queued 8 then run on a fresh worker (lost 0).
  */
