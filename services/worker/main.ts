@@ -8,6 +8,7 @@ import { createPublisher } from '../core/amqp/publisher';
 import { buildTopology, queuesFor } from '../core/amqp/topology';
 import { loadConfig } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
+import { waitForSchema } from '../core/db/wait-for-schema';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
 import { listen } from '../core/http/http-server';
 import { createPeriodic } from '../core/lifecycle/periodic';
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   );
   // Open a pooled connection now, so the first task does not pay for it.
   await db.raw('SELECT 1').catch((err: unknown) => logger.warn({ err }, 'database not reachable yet; claims will retry'));
+  await waitForSchema(db, requiredSchemaVersion(), { onWait: ({ state, error, delayMs }) => logger.info({ schema: state, err: error?.message }, `schema not current yet (the migration Job may still run); consumption held, next check in ${delayMs} ms`) });
   await consumer.start();
   await broker.start();
   cancels.start();
