@@ -267,7 +267,9 @@ describe('migrations', () => {
     assert.equal(ja.metadata.annotations?.['helm.sh/hook'], undefined);
     assert.match(ja.metadata.name, /^rel-tasker-migrate-[0-9a-f]{8}$/);
     assert.notEqual(ja.metadata.name, ofKind(b, 'Job')[0].metadata.name, 'a new image gets a new (immutable) Job');
-    assert.ok(ja.spec.ttlSecondsAfterFinished > 0);
+    // GitOps: a Job that deletes itself while still rendered is re-created (and re-run) by Argo CD / Flux.
+    assert.equal(ja.spec.ttlSecondsAfterFinished, undefined, 'no TTL by default');
+    assert.equal(ofKind(base({ 'migrations.hook': 'false', 'migrations.ttlSecondsAfterFinished': '3600' }), 'Job')[0].spec.ttlSecondsAfterFinished, 3600);
     assert.equal(named(a, 'Secret', `${FULL}-migrate`), undefined, 'no hook Secret');
   });
 
