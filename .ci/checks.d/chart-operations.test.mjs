@@ -224,7 +224,7 @@ describe('migrations past the render', () => {
     const deadline = parseYaml(readFileSync(path.join(CHART, 'values.yaml'), 'utf8')).migrations.activeDeadlineSeconds;
     const seconds = (t) => Number(/(\d+)m/.exec(t)?.[1] ?? 0) * 60 + Number(/(\d+)s/.exec(t)?.[1] ?? 0);
     for (const f of ['docs/deploy.md', 'charts/tasker/README.md']) {
-      const cmds = readFileSync(path.join(ROOT, f), 'utf8').replace(/\\\n\s*/g, ' ').split('\n').filter((l) => /helm (install|upgrade)\b.*--wait/.test(l));
+      const cmds = readFileSync(path.join(ROOT, f), 'utf8').replace(/\\\n\s*/g, ' ').split('\n').filter((l) => /^\s*helm (install|upgrade)\b.*--wait/.test(l));
       assert.ok(cmds.length > 0, `${f} has helm install/upgrade --wait commands`);
       for (const l of cmds) {
         if (/migrations\.hook=false/.test(l)) continue;
