@@ -263,7 +263,11 @@ describe('shipped values tell one story', () => {
   });
   test('chart README: probes are documented on the admin port', () => {
     const readme = readFileSync(path.join(CHART, 'README.md'), 'utf8');
-    assert.doesNotMatch(readme, /on the API port \(`api\.port`\)/);
-    assert.match(readme, /api\.adminPort/);
+    const bullet = /- \*\*Probes\*\*[\s\S]*?(?=\n- \*\*)/.exec(readme)?.[0] ?? '';
+    // The chart renders the API probes on the admin port (api.adminPort, default 8001).
+    const probePort = podOf(apiDep(base())).containers[0].readinessProbe.httpGet.port;
+    assert.equal(probePort, 'admin');
+    assert.match(bullet, /`api\.adminPort`/, `the Probes bullet must name api.adminPort: ${bullet}`);
+    assert.doesNotMatch(bullet, /on the API port \(`api\.port`\)/);
   });
 });
