@@ -163,6 +163,30 @@ describe('migrate entry point', () => {
     assert.match(clash.out, /another key with prefix/);
   });
 
+  it('keys generate prints a key the seed accepts; keys seed stores it like the Job does', async () => {
+    const keys = path.resolve(__dirname, '../../services/keys/main.js');
+    const run = (args: string[], env: Record<string, string>) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [keys, ...args], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env } });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
+    const gen = await run(['generate'], {});
+    assert.equal(gen.code, 0, gen.err);
+    const plain = gen.out.trim();
+    assert.match(plain, /^tsk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+    const env = { DATABASE_URL: urlFor(pgPort), API_KEY_SEED: plain, API_KEY_SEED_CLIENT: 'ops', API_KEY_SEED_ADMIN: 'true' };
+    const first = await run(['seed'], env);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.err, /seed key for client "ops": created/);
+    assert.match((await run(['seed'], env)).err, /: present/);
+    const rows = await adminQuery<{ admin: boolean }>('SELECT admin FROM api_keys WHERE prefix = $1', [plain.slice(4, 16)], dbName);
+    assert.deepEqual(rows, [{ admin: true }]);
+  });
+
   it('rejects a malformed seed key at start, naming the variable', async () => {
     const r = await runMigrate({ DATABASE_URL: urlFor(pgPort), API_KEY_SEED: 'not-a-key' });
     assert.equal(r.code, 1, r.out);
