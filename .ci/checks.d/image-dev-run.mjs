@@ -6,11 +6,9 @@
 // Service host names (postgres, rabbitmq, jaeger → this machine via --add-host) and this
 // machine's credentials, a fresh database and AMQP prefix.
 // Usage: node image-dev-run.mjs <dev image ref>
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { ROOT, ofKind, render } from './lib/render.mjs';
-import { dropNames, freePort, freshNames } from './lib/local-infra.mjs';
+import { ofKind } from './lib/render.mjs';
+import { dropNames, freshNames } from './lib/local-infra.mjs';
+import { renderDev } from './lib/tilt-dev.mjs';
 import { deadReason, logs, remove, start, waitExit } from './lib/podman.mjs';
 import { resolveEnv, submitAndWait, waitProbe } from './lib/pod-spec.mjs';
 
@@ -21,47 +19,9 @@ const containers = [];
 const step = (m) => console.log(`  · ${m}`);
 const JOB_EXIT_SECONDS = 90;
 
-/** What the Tiltfile builds and deploys, read from it so the check follows the Tiltfile. */
-function tiltContract() {
-  const tilt = readFileSync(path.join(ROOT, 'Tiltfile'), 'utf8');
-  const build = /docker_build\(\s*'([^']+)'[\s\S]*?target='([^']+)'/.exec(tilt);
-  const values = /helm\(\s*'charts\/tasker'[\s\S]*?values=\['([^']+)'\]/.exec(tilt);
-  const groups = /worker_groups = settings\.get\('worker_groups', \[([^\]]*)\]\)/.exec(tilt);
-  const set = /set=\['([^']+)' % g for g in worker_groups\]/.exec(tilt);
-  if (!build || !values || !groups || !set) throw new Error('Tiltfile: docker_build target, helm values, worker_groups or set not found where expected');
-  const workerGroups = groups[1].split(',').map((s) => s.trim().replace(/^'|'$/g, '')).filter(Boolean);
-  return { ref: build[1], target: build[2], valuesFile: values[1], sets: workerGroups.map((g) => set[1].replace('%s', g)) };
-}
-
 async function main() {
-  const tilt = tiltContract();
-  if (tilt.target !== 'dev') throw new Error(`Tiltfile builds target ${tilt.target}; this check builds and runs 'dev'`);
-  const [apiPort, apiAdminPort, workerAdminPort] = [await freePort(), await freePort(), await freePort()];
-  const sets = Object.fromEntries(tilt.sets.map((s) => s.split(/=(.*)/s).slice(0, 2)));
-  // Ports moved off 8000/8001 (host network; the API and worker admin ports would collide), and a
-  // fresh AMQP prefix; everything else is as rendered.
-  Object.assign(sets, { 'config.AMQP_PREFIX': names.prefix, 'api.port': apiPort, 'api.adminPort': apiAdminPort, 'worker.adminPort': workerAdminPort });
-  const docs = render({ files: [path.join(ROOT, tilt.valuesFile)], sets });
+  const { tilt, docs, external, apiPort } = await renderDev(names);
   step(`rendered ${tilt.valuesFile} + Tiltfile --set ${tilt.sets.join(' ')}: ${docs.length} documents`);
-
-  // The k8s/dev Secret the chart reads (existingSecret), with this machine's credentials.
-  const devSecrets = parseAllDocuments(readFileSync(path.join(ROOT, 'k8s/dev/connection-secret.yaml'), 'utf8')).map((d) => d.toJS());
-  const conn = devSecrets.find((d) => d.kind === 'Secret' && d.metadata.name === 'tasker-dev-connection');
-  const local = (url, like) => {
-    const u = new URL(url);
-    const l = new URL(like);
-    u.username = l.username;
-    u.password = l.password;
-    if (u.protocol.startsWith('postgres')) u.pathname = `/${names.database}`;
-    return u.toString();
-  };
-  const external = {
-    'tasker-dev-connection': {
-      DATABASE_URL: local(conn.stringData.DATABASE_URL, names.databaseUrl),
-      RABBITMQ_URL: local(conn.stringData.RABBITMQ_URL, names.amqpUrl),
-      RABBITMQ_MANAGEMENT_URL: local(conn.stringData.RABBITMQ_MANAGEMENT_URL, names.managementUrl),
-    },
-  };
   const hosts = [...new Set(Object.values(external['tasker-dev-connection']).map((u) => new URL(u).hostname).concat('jaeger'))];
   const addHosts = hosts.map((h) => `${h}:127.0.0.1`);
 
