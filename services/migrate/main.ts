@@ -1,14 +1,13 @@
 /**
  * The migrate entry point (`npm run migrate`, the chart's migration Job, compose's one-shot
  * service): waits (bounded) for PostgreSQL to accept connections, creates the database if it does
- * not exist yet, runs knex `migrate:latest` with the configuration of knexfile.ts, and stores the
+ * not exist yet, runs knex `migrate:latest` on the service's knex configuration, and stores the
  * hash of API_KEY_SEED when set. Migrations run here only, never from the API or the worker.
  */
-import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
-import { knexConfig } from '../../knexfile';
 import { createApiKeyRepository } from '../core/auth/api-key.repository';
 import { loadConfig, type Config } from '../core/config/config';
+import { createDatabase, type Db } from '../core/db/database';
 import { createLogger } from '../core/log/logger';
 import { seedApiKey } from '../keys/seed-api-key';
 import { withDatabaseWait } from './wait-for-database';
@@ -52,7 +51,7 @@ async function main(): Promise<void> {
         `database not accepting connections yet; retrying in ${(delayMs / 1000).toFixed(1)} s (waited ${Math.round(waitedMs / 1000)} s of ${waitS} s)`,
       ),
   });
-  const db = knexFactory(knexConfig(config, 'tasker-migrate'));
+  const db = createDatabase(config, log, 'tasker-migrate');
   try {
     // knex takes an advisory lock on knex_migrations_lock, so concurrent Jobs cannot both migrate.
     const [batch, applied] = (await db.migrate.latest()) as [number, string[]];
@@ -64,7 +63,7 @@ async function main(): Promise<void> {
 }
 
 /** Stores API_KEY_SEED's hash (the chart's `apiKeySeed` Secret) so a fresh install has a working key. */
-async function seedConfiguredKey(config: Config, db: Knex, log: ReturnType<typeof createLogger>): Promise<void> {
+async function seedConfiguredKey(config: Config, db: Db, log: ReturnType<typeof createLogger>): Promise<void> {
   if (!config.API_KEY_SEED) return;
   const outcome = await seedApiKey(createApiKeyRepository(db), {
     plain: config.API_KEY_SEED,

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import knexFactory, { type Knex } from 'knex';
 import { Client } from 'pg';
-import { knexConfig } from '../../knexfile';
 import { loadConfig } from '../../services/core/config/config';
-import { requiredSchemaVersion } from '../../services/core/db/database';
+import { createDatabase, requiredSchemaVersion, type Db } from '../../services/core/db/database';
+import { createLogger } from '../../services/core/log/logger';
 import { waitForSchema } from '../../services/core/db/wait-for-schema';
 
 const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -26,12 +25,13 @@ async function admin(sql: string): Promise<void> {
 }
 
 describe('waitForSchema', () => {
-  let db: Knex;
+  let db: Db;
   before(async () => {
     await admin(`CREATE DATABASE ${dbName}`);
     const url = new URL(ADMIN_URL);
     url.pathname = `/${dbName}`;
-    db = knexFactory(knexConfig(loadConfig({ DATABASE_URL: url.toString(), NODE_ENV: 'test' }), 'tasker-test'));
+    const config = loadConfig({ DATABASE_URL: url.toString(), NODE_ENV: 'test' });
+    db = createDatabase(config, createLogger('tasker-test', 'silent'), 'tasker-test');
   });
   after(async () => {
     await db.destroy();
@@ -57,7 +57,9 @@ describe('waitForSchema', () => {
       resolved = true;
       return v;
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // At least two failed checks (the first connection may be slow on a loaded machine).
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(resolved, false, 'resolved before any migration ran');
     assert.ok(seen.length >= 2 && seen.every((v) => v === 'none'), `checks while held: ${seen.join(',')}`);
     await db.migrate.latest();

@@ -104,12 +104,17 @@ describe('worker in plain-Job mode', () => {
     worker.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     worker.stderr?.on('data', (d: Buffer) => (out += d.toString()));
 
-    // Held: alive, not ready, no consumer, and it says why.
-    const heldUntil = Date.now() + 3_000;
-    while (Date.now() < heldUntil) {
+    // Held: alive, not ready, no consumer, and it says why. Started means: the admin port answers
+    // and the worker logged the hold (its start can take seconds on a loaded machine).
+    const startedBy = Date.now() + 30_000;
+    while (!/consumption held/.test(out) || (await readyStatus(adminPort)) === 0) {
       assert.equal(worker.exitCode, null, `worker exited while the schema was missing:\n${out}`);
-      await sleep(300);
+      assert.ok(Date.now() < startedBy, `worker did not start holding within 30 s:\n${out}`);
+      await sleep(200);
     }
+    // Give it time to (wrongly) start consuming, as a worker without the hold would right away.
+    await sleep(2_000);
+    assert.equal(worker.exitCode, null, `worker exited while the schema was missing:\n${out}`);
     assert.equal(await readyStatus(adminPort), 503, '/ready while the schema is missing');
     assert.equal(await consumers(), 0, `a consumer exists before the schema:\n${out}`);
     assert.match(out, /schema not current yet .*consumption held/);
