@@ -203,14 +203,21 @@ describe('NetworkPolicy admits what the app needs', () => {
 });
 
 describe('task types and the image', () => {
-  test("the schema's taskTypes/queues enums are exactly the types and queue groups the build registers", () => {
+  test('files/task-types.yaml lists exactly the types and queue groups the build registers', () => {
     const { PRODUCTION_TASK_TYPES } = require(path.join(ROOT, 'dist/services/core/tasks/task-types.js'));
-    const wg = JSON.parse(readFileSync(path.join(CHART, 'values.schema.json'), 'utf8')).definitions.workerGroup.properties;
-    assert.deepEqual([...wg.taskTypes.items.enum].sort(), PRODUCTION_TASK_TYPES.map((t) => t.name).sort());
-    assert.deepEqual([...wg.queues.items.enum].sort(), [...new Set(PRODUCTION_TASK_TYPES.map((t) => t.queue))].sort());
+    const listed = parseYaml(readFileSync(path.join(CHART, 'files/task-types.yaml'), 'utf8'));
+    const key = (t) => `${t.name}→${t.queue}`;
+    assert.deepEqual(listed.map(key).sort(), PRODUCTION_TASK_TYPES.map(key).sort());
   });
-  test('an unknown task type fails the render instead of crash-looping the worker', () => {
-    assert.match(renderError({ sets: BASE_SETS, json: { 'workerGroups.simulate.taskTypes': ['simulte'] } }), /workerGroups\/simulate\/taskTypes\/0': value must be 'simulate'/);
+  test('an unknown task type or queue group fails the render instead of crash-looping the worker', () => {
+    assert.match(renderError({ sets: BASE_SETS, json: { 'workerGroups.simulate.taskTypes': ['simulte'] } }), /workerGroups\.simulate\.taskTypes: unknown task type "simulte"; the image registers simulate/);
+    assert.match(renderError({ sets: BASE_SETS, json: { 'workerGroups.simulate.queues': ['simulte'] } }), /workerGroups\.simulate\.queues: unknown queue group "simulte"/);
+  });
+  test('extensionTaskTypes admits a derived image\'s types; the autoscaler watches their queue group', () => {
+    const docs = base({}, { extensionTaskTypes: [{ name: 'email.send', queue: 'email' }], 'workerGroups.mail': { taskTypes: ['email.send'] } });
+    const so = ofKind(docs, 'ScaledObject').find((d) => d.metadata.name === `${FULL}-worker-mail`);
+    assert.deepEqual(so.spec.triggers.map((t) => t.metadata.queueName), ['tasker.q.email']);
+    assert.equal(envOf(podOf(workerDep(docs, 'mail')).containers[0]).WORKER_TASK_TYPES.value, 'email.send');
   });
 });
 

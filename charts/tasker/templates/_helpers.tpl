@@ -277,11 +277,29 @@ Call with (dict "root" $ "name" $name "group" $group); read back with fromYaml.
 {{- $_ := set $merged "fullname" (printf "%s-worker-%s" (include "tasker.fullname" .root) .name | trunc 63 | trimSuffix "-") }}
 {{- if not (hasKey $merged "enabled") }}{{ $_ := set $merged "enabled" true }}{{ end }}
 {{- if not (hasKey $merged "taskTypes") }}{{ $_ := set $merged "taskTypes" (list) }}{{ end }}
+{{- /* Only types the image registers (files/task-types.yaml) or the operator's extensions declare. */}}
+{{- $queueOf := dict }}
+{{- range concat (.root.Files.Get "files/task-types.yaml" | fromYamlArray) .root.Values.extensionTaskTypes }}
+{{- $_ := set $queueOf .name .queue }}
+{{- end }}
+{{- range $merged.taskTypes }}
+{{- if not (hasKey $queueOf .) }}
+{{- fail (printf "workerGroups.%s.taskTypes: unknown task type %q; the image registers %s (types of EXTENSIONS modules go in extensionTaskTypes)" $.name . (join ", " (keys $queueOf | sortAlpha))) }}
+{{- end }}
+{{- end }}
 {{- if not $merged.queues }}
 {{- if not $merged.taskTypes }}
 {{- fail (printf "workerGroups.%s: set taskTypes, or queues when the group runs every type (the autoscaler must know which queues to watch)" .name) }}
 {{- end }}
-{{- $_ := set $merged "queues" $merged.taskTypes }}
+{{- /* The autoscaler watches the queue groups of the group's types. */}}
+{{- $qs := list }}
+{{- range $merged.taskTypes }}{{ $qs = append $qs (get $queueOf .) }}{{ end }}
+{{- $_ := set $merged "queues" (uniq $qs) }}
+{{- end }}
+{{- range $merged.queues }}
+{{- if not (has . (values $queueOf)) }}
+{{- fail (printf "workerGroups.%s.queues: unknown queue group %q; the registered task types use %s" $.name . (join ", " (values $queueOf | uniq | sortAlpha))) }}
+{{- end }}
 {{- end }}
 {{- $prefix := default "tasker" .root.Values.config.AMQP_PREFIX }}
 {{- $names := list }}
