@@ -3,11 +3,12 @@
 // root filesystem, user/group, dropped capabilities, no privilege escalation), emptyDir mounts as
 // tmpfs, and SIGTERM with the pod's grace period on stop.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const envDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-podman-env-'));
+process.on('exit', () => rmSync(envDir, { recursive: true, force: true }));
 
 export function podman(args, { timeoutMs = 120_000, check = true } = {}) {
   const r = spawnSync('podman', args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
