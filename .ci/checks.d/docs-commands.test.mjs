@@ -76,6 +76,12 @@ describe(`${DOC}: commands`, () => {
         }
       }
       if (/postgresCluster\.enabled=true/.test(c)) {
+        // `kubectl delete job -l <selector>` must select the rendered migration Job.
+        for (const d of cmds.filter((x) => /kubectl .*delete job -l /.test(x))) {
+          const selector = Object.fromEntries(/-l (\S+)/.exec(d)[1].split(',').map((kv) => kv.split('=')));
+          const jobs = rendered.filter((o) => o.kind === 'Job' && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v));
+          assert.ok(jobs.length > 0, `"${d}" selects no rendered Job`);
+        }
         for (const d of cmds.filter((x) => /kubectl .*delete (cluster|rabbitmqcluster)/.test(x))) {
           const [, kind, name] = /delete (\S+) (\S+)/.exec(d);
           const k = kind.split('.')[0].toLowerCase();
