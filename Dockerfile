@@ -4,7 +4,7 @@
 #   worker   node --import ./dist/services/core/telemetry/bootstrap.js dist/services/worker/main.js
 #   migrate  node --import ./dist/services/core/telemetry/bootstrap.js dist/services/migrate/main.js
 # The chart, docker-compose.yml and the Tiltfile pass the script as the container's args and keep
-# the image's ENTRYPOINT, so the `dev` stage below can run the same args under `node --watch`.
+# the image's ENTRYPOINT (node); under Tilt the chart prepends --watch for the API and workers.
 # The last stage (runtime) is the default build target.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -22,7 +22,9 @@ COPY services ./services
 RUN npm run build
 
 # --- development image for `tilt up` (target: dev): full toolchain, code owned by the app user so
-# Tilt's live update can sync sources and rebuild in place; `node --watch` restarts on new output.
+# Tilt's live update can sync sources and rebuild in place. The ENTRYPOINT is plain `node`: the
+# chart adds `--watch` to the API and worker args only (values `devWatch`, set in k8s/dev), because
+# under --watch node never exits and the migration Job would never complete.
 FROM deps AS dev
 RUN chown 1000:1000 /app
 COPY --chown=1000:1000 tsconfig.json tsconfig.build.json knexfile.ts ./
@@ -30,7 +32,7 @@ COPY --chown=1000:1000 migrations ./migrations
 COPY --chown=1000:1000 services ./services
 USER 1000:1000
 RUN npm run build
-ENTRYPOINT ["node", "--watch"]
+ENTRYPOINT ["node"]
 CMD ["--import", "./dist/services/core/telemetry/bootstrap.js", "dist/services/api/main.js"]
 
 # --- production dependencies only (no TypeScript, no eslint in the final image) -----------------

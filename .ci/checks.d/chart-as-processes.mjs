@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { named, ofKind, render, ROOT } from './lib/render.mjs';
+import { resolveEnv as resolvePodEnv } from './lib/pod-spec.mjs';
+import { ofKind, render, ROOT } from './lib/render.mjs';
 
 const require = createRequire(path.join(ROOT, 'package.json'));
 const PG_ADMIN = process.env.TASKER_CHECK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -48,38 +49,7 @@ function imageContract() {
 
 /** Secrets that exist outside the chart (an operator would create them), by name and key. */
 const externalSecrets = {};
-
-/** Container env as the kubelet builds it: envFrom, then env in order with $(VAR) expansion. */
-function resolveEnv(docs, container) {
-  const env = {};
-  const secretValue = (name, key, optional) => {
-    if (externalSecrets[name]?.[key] !== undefined) return externalSecrets[name][key];
-    const s = named(docs, 'Secret', name);
-    if (!s && optional) return undefined;
-    if (!s) throw new Error(`Secret ${name} is not rendered by the chart (would be external)`);
-    const v = s.stringData?.[key] ?? (s.data?.[key] !== undefined ? Buffer.from(s.data[key], 'base64').toString() : undefined);
-    if (v === undefined && !optional) throw new Error(`Secret ${name} has no key ${key}`);
-    return v;
-  };
-  for (const src of container.envFrom ?? []) {
-    if (src.configMapRef) Object.assign(env, named(docs, 'ConfigMap', src.configMapRef.name).data);
-    if (src.secretRef) {
-      const s = named(docs, 'Secret', src.secretRef.name);
-      Object.assign(env, s.stringData ?? {});
-    }
-  }
-  for (const e of container.env ?? []) {
-    if (e.valueFrom?.secretKeyRef) {
-      const { name, key, optional } = e.valueFrom.secretKeyRef;
-      const v = secretValue(name, key, optional);
-      if (v !== undefined) env[e.name] = v;
-    }
-    else if (e.valueFrom?.configMapKeyRef) env[e.name] = named(docs, 'ConfigMap', e.valueFrom.configMapKeyRef.name).data[e.valueFrom.configMapKeyRef.key];
-    else if (e.valueFrom) throw new Error(`unsupported valueFrom for ${e.name}`);
-    else env[e.name] = String(e.value ?? '').replace(/\$\(([A-Za-z0-9_]+)\)/g, (m, n) => (n in env ? env[n] : m));
-  }
-  return env;
-}
+const resolveEnv = (docs, container) => resolvePodEnv(docs, container, externalSecrets);
 
 /** Starts a container's process: image ENTRYPOINT + args, image paths mapped onto the repo. */
 function start(label, docs, container, { workdir, entrypoint }) {

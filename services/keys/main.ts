@@ -3,6 +3,8 @@
  *   create --client <name> [--admin]   prints the new key once; only its hash is stored
  *   list                                id, client, prefix, admin, created, revoked
  *   revoke <id|prefix>
+ *   generate                            prints a new key without storing it (for the chart's `apiKeySeed` Secret)
+ *   seed                                stores API_KEY_SEED's hash if absent (what the migration Job does)
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -11,8 +13,9 @@ import { createApiKeyRepository } from '../core/auth/api-key.repository';
 import { loadConfig } from '../core/config/config';
 import { createDatabase } from '../core/db/database';
 import { createLogger } from '../core/log/logger';
+import { seedApiKey } from './seed-api-key';
 
-const USAGE = 'usage: npm run keys -- create --client <name> [--admin] | list | revoke <id|prefix>';
+const USAGE = 'usage: npm run keys -- create --client <name> [--admin] | list | revoke <id|prefix> | generate | seed';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -52,6 +55,18 @@ async function main(): Promise<number> {
         const n = await keys.revoke(arg);
         process.stderr.write(n ? `revoked ${n} key(s)\n` : `no active key matches ${arg}\n`);
         return n ? 0 : 1;
+      }
+      case 'generate':
+        out(generateApiKey().plain);
+        return 0;
+      case 'seed': {
+        if (!config.API_KEY_SEED) {
+          process.stderr.write('API_KEY_SEED is not set\n');
+          return 2;
+        }
+        const outcome = await seedApiKey(keys, { plain: config.API_KEY_SEED, clientId: config.API_KEY_SEED_CLIENT, admin: config.API_KEY_SEED_ADMIN });
+        process.stderr.write(`seed key for client "${config.API_KEY_SEED_CLIENT}": ${outcome}\n`);
+        return outcome === 'revoked' ? 1 : 0;
       }
       default:
         process.stderr.write(`${USAGE}\n`);

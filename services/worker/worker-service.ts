@@ -9,6 +9,7 @@ import { createPublisher } from '../core/amqp/publisher';
 import { buildTopology, queuesFor } from '../core/amqp/topology';
 import type { Config } from '../core/config/config';
 import { createDatabase, requiredSchemaVersion } from '../core/db/database';
+import { waitForSchema } from '../core/db/wait-for-schema';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
 import { watchBrokerWork } from '../core/health/stall-watch';
 import { listen, type RunningServer } from '../core/http/http-server';
@@ -128,6 +129,12 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
       });
       // Open a pooled connection now, so the first task does not pay for it.
       await db.raw('SELECT 1').catch((err: unknown) => logger.warn({ err }, 'database not reachable yet; claims will retry'));
+      // In plain-Job mode the migration may still run: consume only once the schema is current
+      // (/ready says the same meanwhile). Nothing is in flight yet, so a SIGTERM here just ends the process.
+      await waitForSchema(db, requiredSchemaVersion(), {
+        onWait: ({ state, error, delayMs }) =>
+          logger.info({ schema: state, err: error?.message }, `schema not current yet (the migration Job may still run); consumption held, next check in ${delayMs} ms`),
+      });
       await consumer.start();
       await broker.start();
       cancels.start();

@@ -94,6 +94,13 @@ broker: there are no default credentials anywhere in the chart.
 {{- if and .Values.migrations.enabled .Values.migrations.hook .Values.postgresCluster.enabled }}
 {{- fail "migrations.hook=true cannot be combined with postgresCluster.enabled=true: a pre-install hook runs before the chart's PostgreSQL Cluster exists. Set migrations.hook=false (the Job then runs alongside the pods, which stay not-ready until the schema is current)." }}
 {{- end }}
+{{- $np := .Values.networkPolicy }}
+{{- if and $np.enabled (or .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled) (not $np.metricsFrom) }}
+{{- fail "networkPolicy.metricsFrom is empty while metrics.serviceMonitor/podMonitor are on: the NetworkPolicies would block Prometheus from scraping /metrics, so no alert could fire. Set networkPolicy.metricsFrom to your Prometheus pods, e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]" }}
+{{- end }}
+{{- if and .Values.migrations.enabled (ge (int .Values.migrations.databaseWaitSeconds) (int .Values.migrations.activeDeadlineSeconds)) }}
+{{- fail (printf "migrations.databaseWaitSeconds (%v) must be below migrations.activeDeadlineSeconds (%v): the Job would be killed while still waiting for the database" .Values.migrations.databaseWaitSeconds .Values.migrations.activeDeadlineSeconds) }}
+{{- end }}
 {{- if and .Values.otel.enabled (not .Values.otel.endpoint) }}
 {{- fail "otel.endpoint is required when otel.enabled=true (e.g. http://jaeger-collector.observability:4318)" }}
 {{- end }}
@@ -154,9 +161,15 @@ secret. From an existingSecret they are `optional`, so a Secret without those ke
 {{- end }}
 {{- end }}
 
-{{/* The node arguments of an entry point: the OpenTelemetry bootstrap is --import-ed first. */}}
+{{/*
+The node arguments of an entry point, call with (dict "root" $ "script" "api"): the OpenTelemetry
+bootstrap is --import-ed first. `devWatch` (Tilt) prepends --watch for the long-running API and
+workers only: under --watch node never exits, so a migration Job would never complete.
+*/}}
 {{- define "tasker.nodeArgs" -}}
-[--import, /app/dist/services/core/telemetry/bootstrap.js, /app/dist/services/{{ . }}/main.js]
+{{- $args := list "--import" "/app/dist/services/core/telemetry/bootstrap.js" (printf "/app/dist/services/%s/main.js" .script) }}
+{{- if and .root.Values.devWatch (ne .script "migrate") }}{{ $args = prepend $args "--watch" }}{{ end }}
+{{- toJson $args }}
 {{- end }}
 
 {{/* OTEL_* variables for one component; call with (dict "root" $ "service" "tasker-api"). */}}
@@ -226,10 +239,16 @@ readinessProbe:
   failureThreshold: {{ $p.readiness.failureThreshold }}
 {{- end }}
 
-{{/* One topology spread constraint on a component's selector labels; call like tasker.selectorLabels. */}}
+{{/*
+Topology spread: the component's own `topologySpreadConstraints` when set, else one constraint on
+its selector labels from `topologySpread`; call like tasker.selectorLabels plus "constraints".
+*/}}
 {{- define "tasker.topologySpread" -}}
 {{- $t := .root.Values.topologySpread }}
-{{- if $t.enabled }}
+{{- if .constraints }}
+topologySpreadConstraints:
+  {{- toYaml .constraints | nindent 2 }}
+{{- else if $t.enabled }}
 topologySpreadConstraints:
   - maxSkew: {{ $t.maxSkew }}
     topologyKey: {{ $t.topologyKey }}
@@ -258,15 +277,72 @@ Call with (dict "root" $ "name" $name "group" $group); read back with fromYaml.
 {{- $_ := set $merged "fullname" (printf "%s-worker-%s" (include "tasker.fullname" .root) .name | trunc 63 | trimSuffix "-") }}
 {{- if not (hasKey $merged "enabled") }}{{ $_ := set $merged "enabled" true }}{{ end }}
 {{- if not (hasKey $merged "taskTypes") }}{{ $_ := set $merged "taskTypes" (list) }}{{ end }}
+{{- /* Only types the image registers (files/task-types.yaml) or the operator's extensions declare. */}}
+{{- $queueOf := dict }}
+{{- range concat (.root.Files.Get "files/task-types.yaml" | fromYamlArray) .root.Values.extensionTaskTypes }}
+{{- $_ := set $queueOf .name .queue }}
+{{- end }}
+{{- range $merged.taskTypes }}
+{{- if not (hasKey $queueOf .) }}
+{{- fail (printf "workerGroups.%s.taskTypes: unknown task type %q; the image registers %s (types of EXTENSIONS modules go in extensionTaskTypes)" $.name . (join ", " (keys $queueOf | sortAlpha))) }}
+{{- end }}
+{{- end }}
 {{- if not $merged.queues }}
 {{- if not $merged.taskTypes }}
 {{- fail (printf "workerGroups.%s: set taskTypes, or queues when the group runs every type (the autoscaler must know which queues to watch)" .name) }}
 {{- end }}
-{{- $_ := set $merged "queues" $merged.taskTypes }}
+{{- /* The autoscaler watches the queue groups of the group's types. */}}
+{{- $qs := list }}
+{{- range $merged.taskTypes }}{{ $qs = append $qs (get $queueOf .) }}{{ end }}
+{{- $_ := set $merged "queues" (uniq $qs) }}
+{{- end }}
+{{- range $merged.queues }}
+{{- if not (has . (values $queueOf)) }}
+{{- fail (printf "workerGroups.%s.queues: unknown queue group %q; the registered task types use %s" $.name . (join ", " (values $queueOf | uniq | sortAlpha))) }}
+{{- end }}
 {{- end }}
 {{- $prefix := default "tasker" .root.Values.config.AMQP_PREFIX }}
 {{- $names := list }}
 {{- range $merged.queues }}{{ $names = append $names (printf "%s.q.%s" $prefix .) }}{{ end }}
 {{- $_ := set $merged "queueNames" $names }}
 {{- toYaml $merged }}
+{{- end }}
+
+{{/*
+Operator knobs shared by the API, worker and migration pods, so the three cannot drift. Each takes
+(dict "root" $ "v" <component values>): extraEnv / extraEnvFrom / extraVolumeMounts are list items
+appended to the container's own; extraVolumes to the pod's; initContainers get the hardened
+containerSecurityContext unless they bring their own.
+*/}}
+{{- define "tasker.extraEnv" -}}
+{{- with .v.extraEnv }}{{ toYaml . }}{{ end }}
+{{- end }}
+{{- define "tasker.extraEnvFrom" -}}
+{{- with .v.extraEnvFrom }}{{ toYaml . }}{{ end }}
+{{- end }}
+{{- define "tasker.extraVolumeMounts" -}}
+{{- with .v.extraVolumeMounts }}{{ toYaml . }}{{ end }}
+{{- end }}
+{{- define "tasker.extraVolumes" -}}
+{{- with .v.extraVolumes }}{{ toYaml . }}{{ end }}
+{{- end }}
+{{- define "tasker.podScheduling" -}}
+{{- $root := .root }}
+{{- with .v.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .v.initContainers }}
+initContainers:
+{{- range . }}
+{{- $c := deepCopy . }}
+{{- if not (hasKey $c "securityContext") }}{{ $_ := set $c "securityContext" (deepCopy $root.Values.containerSecurityContext) }}{{ end }}
+  - {{ toYaml $c | nindent 4 | trim }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Roll the pods when the chart's settings or credentials change (env is read at container start only). */}}
+{{- define "tasker.checksums" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- end }}

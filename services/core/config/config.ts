@@ -3,6 +3,7 @@
  * all invalid keys are reported together so an operator fixes them in one round.
  */
 import { z } from 'zod';
+import { apiKeyPrefix } from '../auth/api-key';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -132,6 +133,25 @@ const schema = z.object({
   SECURITY_HSTS: z.stringbool().default(false),
   SIMULATE_MIN_MS: int(2_000, 0),
   SIMULATE_MAX_MS: int(5_000, 0),
+
+  // --- read by the migrate entry point only (services/migrate/main.ts) ---
+  /**
+   * How long migrate waits for PostgreSQL to accept connections, retrying with capped backoff: an
+   * operator-managed database (CloudNativePG) is still bootstrapping when the migration Job starts.
+   */
+  MIGRATE_DATABASE_WAIT_MS: int(300_000, 0, 3_600_000),
+  /** An API key (`tsk_…`) whose hash migrate stores when absent: the unattended first key of an install. */
+  API_KEY_SEED: z
+    .string()
+    .refine((k) => apiKeyPrefix(k) !== null, 'must be a key of the form tsk_<12 of a-z0-9>_<43 of A-Z a-z 0-9 _ ->')
+    .optional(),
+  /** Client name the seeded key authenticates as. */
+  API_KEY_SEED_CLIENT: z
+    .string()
+    .regex(/^[A-Za-z0-9._@:-]{1,100}$/, '1–100 of A-Z a-z 0-9 . _ @ : -')
+    .default('bootstrap'),
+  /** Whether the seeded key is an admin key. */
+  API_KEY_SEED_ADMIN: z.stringbool().default(false),
 });
 
 export type Config = Readonly<Omit<z.infer<typeof schema>, 'AUTH_MODE'> & { AUTH_MODE: 'required' | 'none' }>;
