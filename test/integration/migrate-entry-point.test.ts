@@ -23,14 +23,17 @@ interface Run {
   ms: number;
 }
 
-function runMigrate(env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
+function runMigrate(env: Record<string, string>, timeoutMs = 60_000, onOutput: (out: string) => void = () => undefined): Promise<Run> {
   const started = Date.now();
   const child = spawn(process.execPath, [MIGRATE], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    onOutput(out);
+  });
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) =>
@@ -102,14 +105,20 @@ describe('migrate entry point', () => {
 
   it('waits for a database that starts accepting connections later, then migrates', async () => {
     const port = await reservePort();
-    const run = runMigrate({ DATABASE_URL: urlFor(port), MIGRATE_DATABASE_WAIT_MS: '30000' });
-    // Nothing listens for 3 s: migrate must retry, not fail.
-    await new Promise((r) => setTimeout(r, 3_000));
+    let retrying!: () => void;
+    const sawRetry = new Promise<void>((resolve) => (retrying = resolve));
+    const run = runMigrate({ DATABASE_URL: urlFor(port), MIGRATE_DATABASE_WAIT_MS: '30000' }, 60_000, (out) => {
+      if (/database not accepting connections yet; retrying in/.test(out)) retrying();
+    });
+    // Nothing listens until migrate has said it waits (a positive signal, not a fixed sleep, so a
+    // slow start on a loaded machine cannot make it connect only after the proxy is up).
+    const first = await Promise.race([sawRetry.then(() => 'waiting' as const), run.then(() => 'exited' as const)]);
+    assert.equal(first, 'waiting', 'migrate retried instead of failing while nothing listened');
+    await new Promise((r) => setTimeout(r, 1_000));
     proxy = await startProxy(port);
     const r = await run;
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /database not accepting connections yet; retrying in/);
-    assert.ok(r.ms >= 3_000, `finished after ${r.ms} ms, before the database accepted connections`);
+    assert.ok(r.out.indexOf('retrying in') < r.out.indexOf('migrations applied'), 'it waited, then migrated');
     const applied = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM knex_migrations', [], dbName);
     assert.ok(Number(applied[0]?.n) > 0, 'migrations recorded');
   });

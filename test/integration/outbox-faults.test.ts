@@ -88,7 +88,7 @@ describe('outbox and timeout faults', () => {
     const [task] = await insertTasks(t.db, [
       { id: randomUUID(), type: 'test.record', payload: {}, maxAttempts: 1, timeoutMs: 1000, traceContext: {}, clientId: 'c' },
     ]);
-    await t.db.raw(`UPDATE tasks SET created_at = now() - interval '1 minute' WHERE id = ?`, [task!.id]);
+    await t.db.raw(`UPDATE tasks SET created_at = now() - interval '1 minute', updated_at = now() - interval '1 minute' WHERE id = ?`, [task!.id]);
     const impatient = knexFactory(knexConfig({ ...t.config, DB_STATEMENT_TIMEOUT_MS: 500 }, 'impatient-claim'));
     try {
       let publishing!: () => void;

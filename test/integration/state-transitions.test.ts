@@ -300,7 +300,7 @@ describe('mark-published and sweep-due', () => {
   it('sweeps unconfirmed rows after the grace, retries at once, stale rows after the republish age; marks what was confirmed', async () => {
     const young = await pending();
     const old = await pending();
-    await setStatus(old, `created_at = now() - interval '10 seconds'`);
+    await setStatus(old, `created_at = now() - interval '10 seconds', updated_at = now() - interval '10 seconds'`);
     const retry = await claimed();
     await failAttempt(t.db, { ...retry, error: err(), retryInMs: 0, refundAttempt: false });
     const stale = await pending();

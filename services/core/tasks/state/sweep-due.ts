@@ -38,8 +38,9 @@ export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly s
     `WITH unconfirmed AS (
        SELECT id, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
         WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()
-          -- fresh rows get a grace period for the API's own publish; rows a worker put back do not
-          AND (attempts > 0 OR created_at <= now() - ? * interval '1 millisecond')
+          -- rows the API publishes itself (new, or retried by an operator: never started since) get a
+          -- grace period for that publish; rows a worker put back (started) are published at once
+          AND (started_at IS NOT NULL OR updated_at <= now() - ? * interval '1 millisecond')
         ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
      ), stale AS (
        SELECT id, 'stale' AS reason FROM tasks
