@@ -13,6 +13,16 @@ import { assertTopology, type Topology } from './topology';
 
 export type ConnectHook = (model: ChannelModel) => Promise<void>;
 
+const WITH_CHANNEL_TIMEOUT_MS = 5_000;
+
+function withTimeout<T>(ms: number, message: string, fn: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new UnavailableError(message)), ms);
+    timer.unref();
+    fn().then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
 export interface Broker {
   /** Starts connecting; resolves once connected or after `waitMs`, whichever is first. */
   start(waitMs?: number): Promise<void>;
@@ -123,13 +133,17 @@ export function createBroker(opts: BrokerOptions): Broker {
     async withChannel(fn) {
       const m = current;
       if (!m) throw new UnavailableError('broker not connected');
-      const ch = await m.createChannel();
-      ch.on('error', () => undefined); // a failed check (e.g. 404 queue) closes this channel only
-      try {
-        return await fn(ch);
-      } finally {
-        await ch.close().catch(() => undefined);
-      }
+      // Bounded: a channel opened on a connection that dies meanwhile may never get its reply, and a
+      // caller in a periodic job (the sweeper) must not wait forever for it.
+      return withTimeout(WITH_CHANNEL_TIMEOUT_MS, 'broker channel operation timed out', async () => {
+        const ch = await m.createChannel();
+        ch.on('error', () => undefined); // a failed check (e.g. 404 queue) closes this channel only
+        try {
+          return await fn(ch);
+        } finally {
+          await ch.close().catch(() => undefined);
+        }
+      });
     },
 
     onConnect,

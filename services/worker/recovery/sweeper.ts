@@ -8,7 +8,7 @@ import type { Publisher } from '../../core/amqp/publisher';
 import type { QueueSpec } from '../../core/amqp/topology';
 import type { Db } from '../../core/db/database';
 import type { Logger } from '../../core/log/logger';
-import { sweepDue, type DueRow, type SweepOptions } from '../../core/tasks/state/sweep-due';
+import { sweepDue, typesWithStaleRows, type DueRow, type SweepOptions } from '../../core/tasks/state/sweep-due';
 import { contextFrom } from '../../core/telemetry/tracing';
 
 export interface SweepDeps {
@@ -28,10 +28,15 @@ export interface SweepDeps {
 export function createSweep(d: SweepDeps): () => Promise<void> {
   const log = d.logger.child({ module: 'sweeper' });
 
-  /** Types whose queue is empty: only there can a pending, published row have lost its message. */
+  /**
+   * Types with stale rows whose queue is empty: only there can a pending, published row have lost
+   * its message. Queues are looked at only when they have stale rows (no broker round trip per sweep).
+   */
   async function staleTypes(): Promise<string[]> {
+    const candidates = new Set(await typesWithStaleRows(d.db, d.opts.republishAfterMs));
+    if (candidates.size === 0) return [];
     const types: string[] = [];
-    for (const q of d.queues) {
+    for (const q of d.queues.filter((x) => x.types.some((t) => candidates.has(t)))) {
       const ready = await d.readyMessages(q.name).catch(() => null);
       if (ready === 0) types.push(...q.types);
       else if (ready !== null) d.onStaleHeld?.(q.name);

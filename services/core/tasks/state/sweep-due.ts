@@ -32,6 +32,16 @@ export interface SweepOptions {
   staleLimit: number;
 }
 
+/** Types that have stale rows (pending, due, published long ago): only their queues need a look. */
+export async function typesWithStaleRows(db: Db, republishAfterMs: number): Promise<string[]> {
+  const r = await db.raw<{ rows: { type: string }[] }>(
+    `SELECT DISTINCT type FROM tasks
+      WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()`,
+    [republishAfterMs],
+  );
+  return r.rows.map((x) => x.type);
+}
+
 /** Reserves due rows for publishing; stale rows only of `staleTypes`. */
 export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly string[]): Promise<(DueRow & { stamp: string })[]> {
   const r = await db.raw<{ rows: (DueRow & { stamp: string })[] }>(
