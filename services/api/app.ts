@@ -18,6 +18,7 @@ import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
 import { tasksRoutes } from './routes/tasks.routes';
+import { drainRequest } from './middleware/drain-request';
 
 export interface AppDeps {
   tasks: TaskService;
@@ -47,6 +48,8 @@ export function buildApp(d: AppDeps): Koa {
   // write any address into it and escape its address limit.
   const app = new Koa(d.trustedProxyHops > 0 ? { proxy: true, maxIpsCount: d.trustedProxyHops } : { proxy: false });
   app.silent = true; // errors are logged by errorHandler, once
+  // Outermost: whatever answers early, the rest of the body is read before the response closes the socket.
+  app.use(drainRequest(Math.max(16 * d.limits.maxBodyBytes, 8 * 1024 * 1024)));
   // With tracing off every span would be a no-op: keep the middleware off the request path.
   if (tracingEnabled()) app.use(serverSpan({ trustCallerSampling: d.trustCallerSampling }));
   app.use(requestContext(d.metrics));

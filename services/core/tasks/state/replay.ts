@@ -1,4 +1,8 @@
-/** replay (operator): up to `limit` failed tasks → pending, spread `spacingMs` apart so the sweeper releases them at a rate. */
+/**
+ * replay (operator): up to `limit` failed tasks → pending, spread `spacingMs` apart so the sweeper
+ * releases them at a rate. `started_at` stays set (failed tasks have all started): the sweeper, not
+ * the API, publishes a replay, each row as soon as it is due — no grace period for an API publish.
+ */
 import type { Db } from '../../db/database';
 import type { FailureReason } from '../task';
 import { whereAll, type Scope } from './sql-fragments';
@@ -29,7 +33,7 @@ export function replayFailed(db: Db, f: ReplayFilter): Promise<number> {
     await trx.raw(
       `UPDATE tasks t SET status = 'pending', max_attempts = t.attempts + v.extra,
               run_after = now() + v.ord * ? * interval '1 millisecond', result = NULL,
-              finished_at = NULL, started_at = NULL, published_at = NULL, snoozes = 0, updated_at = now()
+              finished_at = NULL, published_at = NULL, snoozes = 0, updated_at = now()
          FROM unnest(?::uuid[], ?::int[], ?::int[]) AS v(id, extra, ord)
         WHERE t.id = v.id`,
       [f.spacingMs, rows.map((r) => r.id), rows.map((r) => f.extraAttempts(r.type)), rows.map((_, i) => i)],
