@@ -30,7 +30,8 @@ describe('worker prefetch', () => {
 
   it('runs `concurrency` tasks, holds `prefetch` more, and leaves the rest ready', async () => {
     const queue = queuesFor(buildTopology(s.t.prefix, taskTypes([extension]), 10), ['test.record'])[0]!.name;
-    for (let i = 0; i < 7; i++) await submitTask(s.base, { type: 'test.record', payload: { mode: 'sleep', durationMs: 20_000 } });
+    // timeout_ms above the sleep: test.record's default 5 s timeout would end the running task mid-test on a slow machine.
+    for (let i = 0; i < 7; i++) await submitTask(s.base, { type: 'test.record', timeout_ms: 60_000, payload: { mode: 'sleep', durationMs: 20_000 } });
     const processing = async () =>
       Number((await s.t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks WHERE status = 'processing'`)).rows[0]!.n);
     await waitFor('one task running', async () => (await processing()) === 1);
