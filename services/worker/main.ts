@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const types = selectTypes(registry, config.WORKER_TASK_TYPES);
   const topology = buildTopology(config.AMQP_PREFIX, taskTypes(config.ENABLE_TEST_TASK_TYPES), config.AMQP_DELIVERY_LIMIT);
   const broker = createBroker({
-    url: config.RABBITMQ_URL,
+    urls: config.RABBITMQ_URL,
     heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
     topology,
     logger,
