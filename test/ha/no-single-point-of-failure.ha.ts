@@ -194,7 +194,7 @@ test('3: the PostgreSQL primary is killed under load, the synchronous standby pr
     return { promotedAfterSeconds: Math.round(promotedAfter * 10) / 10 };
   });
   const t0 = Date.now();
-  await s.pg.rejoinAsStandby(p1, p2);
+  f.rejoinedBy = await s.pg.rejoinAsStandby(p1, p2);
   f.rejoinSeconds = Math.round((Date.now() - t0) / 100) / 10;
   f.twoPrimariesSeen = s.agent.twoPrimariesSeen();
   figures.push(f);

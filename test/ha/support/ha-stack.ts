@@ -16,7 +16,8 @@ import { POSTGRES_IMAGE, startPostgresPair, type PostgresPair } from './postgres
 import { RABBITMQ_IMAGE, startRabbitCluster, type RabbitCluster } from './rabbitmq-cluster';
 
 /** Host ports, all on 127.0.0.1 (the machine's own services keep 5432, 5672, 25672, 4369). */
-const BASE = Number(process.env.TASKER_HA_BASE_PORT ?? 36400);
+// below the ephemeral range (32768+), so no outgoing connection can hold one of them when a container binds it
+const BASE = Number(process.env.TASKER_HA_BASE_PORT ?? 24400);
 const PORTS = { pgLb: BASE + 30, pg: BASE + 30, pgAgent: BASE + 130, amqpLb: BASE + 270, amqp: BASE + 270 };
 
 /**

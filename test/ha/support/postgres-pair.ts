@@ -34,8 +34,11 @@ export interface PostgresPair {
   /** `application_name:sync_state` of the standbys streaming from `s`. */
   standbys(s: PgServer): Promise<string[]>;
   promote(s: PgServer): Promise<void>;
-  /** pg_rewind `old` from `primary`, start it as its standby, make it synchronous again. */
-  rejoinAsStandby(old: PgServer, primary: PgServer): Promise<void>;
+  /**
+   * pg_rewind `old` from `primary` (a fresh base backup if the rewind fails), start it as its
+   * standby, make it synchronous again. Resolves with the method that worked.
+   */
+  rejoinAsStandby(old: PgServer, primary: PgServer): Promise<'pg_rewind' | 'pg_basebackup'>;
 }
 
 async function query<T>(port: number, sql: string): Promise<T[]> {
@@ -61,9 +64,11 @@ export async function startPostgresPair(basePort: number): Promise<PostgresPair>
   await waitFor('primary accepting connections', async () => (await query(s1.port, 'SELECT 1')).length === 1, 60_000, 500);
   await podman(['exec', s1.name, 'sh', '-c', 'echo "host replication all all scram-sha-256" >> "$PGDATA/pg_hba.conf"']);
   await query(s1.port, `ALTER SYSTEM SET synchronous_standby_names = '*'`);
-  // also in the configuration file: pg_rewind's crash recovery of a killed primary starts the server
-  // without our command-line settings, and then refuses a data directory without wal_log_hints
+  // Also in the configuration file: pg_rewind's crash recovery of a killed primary starts the server
+  // without our command-line settings; without wal_log_hints it refuses the data directory, and
+  // without wal_keep_size that recovery's checkpoint recycles the WAL it needs to find the fork.
   await query(s1.port, `ALTER SYSTEM SET wal_log_hints = on`);
+  await query(s1.port, `ALTER SYSTEM SET wal_keep_size = '512MB'`);
   await query(s1.port, 'SELECT pg_reload_conf()');
   // The standby: a base backup of the primary (-R: standby.signal + primary_conninfo), with its own
   // synchronous list emptied (see the file comment).
@@ -99,17 +104,22 @@ export async function startPostgresPair(basePort: number): Promise<PostgresPair>
     },
     async rejoinAsStandby(old, primary) {
       await podman(['stop', '-t', '5', old.name]).catch(() => undefined);
+      const conn = `host=${primary.name} user=postgres password=${PASSWORD} application_name=${old.name}`;
+      const onOldData = (script: string) =>
+        podman(['run', '--rm', '--name', `${old.name}-rejoin`, '--network', NETWORK, '--volumes-from', old.name, '--entrypoint', 'sh', POSTGRES_IMAGE, '-c', script], 300_000);
       // pg_rewind first runs crash recovery on the killed server's data (single-user mode), then
       // copies what diverged since the promotion; -R makes it a standby of `primary`.
-      await podman([
-        'run', '--rm', '--name', `${old.name}-rewind`, '--network', NETWORK, '--volumes-from', old.name, '--entrypoint', 'sh', POSTGRES_IMAGE, '-c',
-        asPostgres(`pg_rewind --target-pgdata="$PGDATA" -R --source-server="host=${primary.name} user=postgres password=${PASSWORD} dbname=postgres application_name=${old.name}"`),
-      ], 180_000);
+      let method: 'pg_rewind' | 'pg_basebackup' = 'pg_rewind';
+      await onOldData(asPostgres(`pg_rewind --target-pgdata="$PGDATA" -R --source-server="${conn} dbname=postgres"`)).catch(async () => {
+        method = 'pg_basebackup';
+        await onOldData(`rm -rf "$PGDATA"/* && ${asPostgres(`pg_basebackup -d "${conn}" -D "$PGDATA" -R -X stream`)}`);
+      });
       await podman(['start', old.name]);
       await waitFor(`${old.name} streaming from ${primary.name}`, async () => (await pair.standbys(primary)).length === 1, 60_000, 500);
       await query(primary.port, `ALTER SYSTEM SET synchronous_standby_names = '*'`);
       await query(primary.port, 'SELECT pg_reload_conf()');
       await waitFor(`${old.name} synchronous`, async () => (await pair.standbys(primary))[0]?.endsWith(':sync') === true, 30_000, 500);
+      return method;
     },
   };
   await waitFor('standby streaming synchronously', async () => (await pair.standbys(s1))[0]?.endsWith(':sync') === true, 120_000, 500);

@@ -3,7 +3,8 @@
  * figures. What each figure means (all from the database and the processes, not from logs):
  *  - accepted / rejected: 202s, and the other answers by status (0 = no answer);
  *  - done, lost, duplicateExecutions, duplicateEffects: test/chaos's report (lost = accepted − terminal);
- *  - recoverySeconds: from the fault until the last task accepted before it became terminal;
+ *  - recoverySeconds: from the fault until the last task it delayed was done: the last `finished_at`
+ *    among tasks that took over DELAYED_MS from 202 to done (0 when none did); normal is ~0.1 s;
  *  - maxTaskSeconds: the longest any accepted task took from its 202 to done;
  *  - acceptGapSeconds: the longest stretch in which the API accepted no task;
  *  - notReadySeconds: from the fault until every process's /ready answered 200 again (0 = never not ready);
@@ -14,6 +15,8 @@ import type { HaStack } from './ha-stack';
 
 export const TASKS = Number(process.env.TASKER_HA_TASKS ?? 2000);
 export const RATE = Number(process.env.TASKER_HA_RATE ?? 100);
+/** A task slower than this from 202 to done was delayed by the fault. */
+const DELAYED_MS = 1_000;
 /** The fault comes this long after the load starts, so it lands on tasks in every state. */
 const FAULT_AFTER_MS = 6_000;
 
@@ -80,11 +83,14 @@ export async function underLoad(s: HaStack, scenario: string, fault: () => Promi
   loadOver = true;
   await readiness;
   await c.waitTerminal(load.accepted, Math.max(5_000, settleMs - (Date.now() - faultAt))).catch(() => undefined);
-  const before = await c.t.db.raw<{ rows: { id: string }[] }>(
-    `SELECT id FROM tasks WHERE id = ANY(?::uuid[]) AND created_at <= to_timestamp(? / 1000.0)`,
-    [load.accepted, faultAt],
+  const r: Report = await c.report(scenario, load.accepted);
+  const delayed = await c.t.db.raw<{ rows: { last: string | null }[] }>(
+    `SELECT extract(epoch FROM max(finished_at)) * 1000 AS last FROM tasks
+      WHERE id = ANY(?::uuid[]) AND finished_at - created_at > ? * interval '1 millisecond'`,
+    [load.accepted, DELAYED_MS],
   );
-  const r: Report = await c.report(scenario, load.accepted, { since: faultAt, recoveryIds: before.rows.map((x) => x.id) });
+  const lastDelayed = delayed.rows[0]?.last;
+  const recoverySeconds = r.nonTerminal + r.missing > 0 ? null : lastDelayed ? Math.max(0, (Number(lastDelayed) - faultAt) / 1000) : 0;
   const times = await c.t.db.raw<{ rows: { max_task: string | null; gap: string | null }[] }>(
     `WITH a AS (SELECT created_at, finished_at, created_at - lag(created_at) OVER (ORDER BY created_at) AS gap
                   FROM tasks WHERE id = ANY(?::uuid[]))
@@ -102,7 +108,7 @@ export async function underLoad(s: HaStack, scenario: string, fault: () => Promi
     duplicateEffects: r.duplicateEffects,
     effectMismatch: r.effectMismatch,
     terminalLeft: r.terminalLeft,
-    recoverySeconds: r.recoverySeconds === null ? null : round(r.recoverySeconds),
+    recoverySeconds: recoverySeconds === null ? null : round(recoverySeconds),
     maxTaskSeconds: round(Number(times.rows[0]?.max_task ?? 0)),
     acceptGapSeconds: round(Number(times.rows[0]?.gap ?? 0)),
     notReadySeconds: lastNotReady ? round((lastNotReady - faultAt) / 1000 + 0.25) : 0,
