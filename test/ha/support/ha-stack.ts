@@ -119,6 +119,7 @@ async function start(cleanups: (() => Promise<void>)[]): Promise<HaStack> {
       await amqpLb.stop();
       await pgLb.stop();
       await agent.stop();
+      if (process.env.TASKER_HA_KEEP) return; // containers left for a post-mortem (removed by the next run)
       await removeAll();
       fs.rmSync(dir, { recursive: true, force: true });
     },

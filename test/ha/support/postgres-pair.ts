@@ -109,13 +109,20 @@ export async function startPostgresPair(basePort: number): Promise<PostgresPair>
         podman(['run', '--rm', '--name', `${old.name}-rejoin`, '--network', NETWORK, '--volumes-from', old.name, '--entrypoint', 'sh', POSTGRES_IMAGE, '-c', script], 300_000);
       // pg_rewind first runs crash recovery on the killed server's data (single-user mode), then
       // copies what diverged since the promotion; -R makes it a standby of `primary`.
+      // The promoted server's control file names its new timeline only after a checkpoint; before
+      // that pg_rewind sees both on the old timeline, says "no rewind required", and the old
+      // primary then cannot follow (it holds WAL past the fork: commits the standby never confirmed).
+      await query(primary.port, 'CHECKPOINT');
       let method: 'pg_rewind' | 'pg_basebackup' = 'pg_rewind';
       await onOldData(asPostgres(`pg_rewind --target-pgdata="$PGDATA" -R --source-server="${conn} dbname=postgres"`)).catch(async () => {
         method = 'pg_basebackup';
         await onOldData(`rm -rf "$PGDATA"/* && ${asPostgres(`pg_basebackup -d "${conn}" -D "$PGDATA" -R -X stream`)}`);
       });
       await podman(['start', old.name]);
-      await waitFor(`${old.name} streaming from ${primary.name}`, async () => (await pair.standbys(primary)).length === 1, 60_000, 500);
+      await waitFor(`${old.name} streaming from ${primary.name}`, async () => (await pair.standbys(primary)).length === 1, 60_000, 500).catch(async (e: unknown) => {
+        const logs = await podman(['exec', old.name, 'sh', '-c', 'ls -t "$PGDATA"/log/* 2>/dev/null | head -1 | xargs tail -n 15']).catch(() => '');
+        throw new Error(`${old.name} (after ${method}) is not streaming; its last log lines:\n${logs}`, { cause: e });
+      });
       await query(primary.port, `ALTER SYSTEM SET synchronous_standby_names = '*'`);
       await query(primary.port, 'SELECT pg_reload_conf()');
       await waitFor(`${old.name} synchronous`, async () => (await pair.standbys(primary))[0]?.endsWith(':sync') === true, 30_000, 500);
