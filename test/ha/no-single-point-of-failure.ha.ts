@@ -55,6 +55,8 @@ function assertKept(f: Figures, opts: { all202?: boolean } = {}): void {
   assert.deepEqual(f.processExits, [], 'no process exited');
   for (const p of s.c.procs) assert.equal(p.p.child.exitCode, null, `${p.name} still running`);
   assert.ok(f.recoverySeconds !== null && f.recoverySeconds <= LEASE_SECONDS, `recovery ${f.recoverySeconds}s within the lease (${LEASE_SECONDS}s)`);
+  assert.ok(f.maxTaskSeconds <= LEASE_SECONDS, `no task took longer than the lease from 202 to done (${f.maxTaskSeconds}s)`);
+  assert.ok(f.notReadySeconds <= LEASE_SECONDS, `every process ready again within the lease (${f.notReadySeconds}s)`);
   if (opts.all202) {
     assert.deepEqual(f.rejected, {}, 'the API accepted every task (the row is the outbox while the broker fails over)');
     assert.equal(f.accepted, TASKS, 'every request was answered 202');
@@ -168,12 +170,16 @@ test('4b: the queue leader is frozen (podman pause) under load, then resumed', a
   f.newLeader = (await s.rabbit.leaderOf(queue)).name;
   const t0 = await resumed;
   // A frozen node sees no partition while frozen and finds the others at once when resumed, so
-  // pause_minority has nothing to act on, but both sides have recorded a partition. RabbitMQ's
-  // remedy for the side that lost it: restart that node's app (it then resyncs from the majority).
-  await new Promise((r) => setTimeout(r, 5_000));
-  const partitions = await s.rabbit.partitions(s.rabbit.nodes.find((n) => n !== victim));
-  if (partitions > 0) await s.rabbit.restartApp(victim);
-  f.partitionRecorded = partitions > 0;
+  // pause_minority has nothing to act on; when the others had declared it down meanwhile, both
+  // sides record a partition that stays. RabbitMQ's remedy for the side that lost it: restart that
+  // node's app (it then resyncs from the majority). Seen both ways, so wait for one or the other.
+  let partitioned = false;
+  await waitFor('the resumed node back in the cluster, or a partition recorded', async () => {
+    for (const n of s.rabbit.nodes) if ((await s.rabbit.partitions(n).catch(() => 0)) > 0) partitioned = true;
+    return partitioned || ((await s.rabbit.runningNodes(victim).catch(() => [])).length === 3 && (await s.rabbit.partitions(victim)) === 0);
+  }, 60_000, 1_000);
+  if (partitioned) await s.rabbit.restartApp(victim);
+  f.partitionRecorded = partitioned;
   f.rejoinSeconds = await healed(t0);
   figures.push(f);
   t.diagnostic(JSON.stringify(f));

@@ -4,7 +4,8 @@
  *  - accepted / rejected: 202s, and the other answers by status (0 = no answer);
  *  - done, lost, duplicateExecutions, duplicateEffects: test/chaos's report (lost = accepted − terminal);
  *  - recoverySeconds: from the fault until the last task it delayed was done: the last `finished_at`
- *    among tasks that took over DELAYED_MS from 202 to done (0 when none did); normal is ~0.1 s;
+ *    among tasks slower from 202 to done than max(1 s, 3 × the p99 of the tasks done before the
+ *    fault) — relative, so a machine slowed by other work does not count as the fault (0 = none);
  *  - maxTaskSeconds: the longest any accepted task took from its 202 to done;
  *  - acceptGapSeconds: the longest stretch in which the API accepted no task;
  *  - notReadySeconds: from the fault until every process's /ready answered 200 again (0 = never not ready);
@@ -15,8 +16,6 @@ import type { HaStack } from './ha-stack';
 
 export const TASKS = Number(process.env.TASKER_HA_TASKS ?? 2000);
 export const RATE = Number(process.env.TASKER_HA_RATE ?? 100);
-/** A task slower than this from 202 to done was delayed by the fault. */
-const DELAYED_MS = 1_000;
 /** The fault comes this long after the load starts, so it lands on tasks in every state. */
 const FAULT_AFTER_MS = 6_000;
 
@@ -84,10 +83,13 @@ export async function underLoad(s: HaStack, scenario: string, fault: () => Promi
   await readiness;
   await c.waitTerminal(load.accepted, Math.max(5_000, settleMs - (Date.now() - faultAt))).catch(() => undefined);
   const r: Report = await c.report(scenario, load.accepted);
-  const delayed = await c.t.db.raw<{ rows: { last: string | null }[] }>(
-    `SELECT extract(epoch FROM max(finished_at)) * 1000 AS last FROM tasks
-      WHERE id = ANY(?::uuid[]) AND finished_at - created_at > ? * interval '1 millisecond'`,
-    [load.accepted, DELAYED_MS],
+  const delayed = await c.t.db.raw<{ rows: { last: string | null; threshold: string }[] }>(
+    `WITH normal AS (
+       SELECT greatest(1.0, 3 * coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)), 0)) AS s
+         FROM tasks WHERE id = ANY(:ids::uuid[]) AND finished_at < to_timestamp(:at / 1000.0))
+     SELECT extract(epoch FROM max(finished_at)) * 1000 AS last, (SELECT s FROM normal) AS threshold FROM tasks
+      WHERE id = ANY(:ids::uuid[]) AND extract(epoch FROM finished_at - created_at) > (SELECT s FROM normal)`,
+    { ids: load.accepted, at: faultAt },
   );
   const lastDelayed = delayed.rows[0]?.last;
   const recoverySeconds = r.nonTerminal + r.missing > 0 ? null : lastDelayed ? Math.max(0, (Number(lastDelayed) - faultAt) / 1000) : 0;
@@ -113,6 +115,7 @@ export async function underLoad(s: HaStack, scenario: string, fault: () => Promi
     acceptGapSeconds: round(Number(times.rows[0]?.gap ?? 0)),
     notReadySeconds: lastNotReady ? round((lastNotReady - faultAt) / 1000 + 0.25) : 0,
     retryAfter,
+    delayedOverSeconds: round(Number(delayed.rows[0]?.threshold ?? 1)),
     processExits: s.c.procs.flatMap((p) => p.exits.map((e) => `${p.name}:${e}`)),
     ...faultInfo,
   };
