@@ -24,7 +24,8 @@ const LEASE_SECONDS = Number(HA_ENV.LEASE_MS) / 1000;
 const PROMOTE_AFTER_MS = 2_000;
 /** Long enough for the others to declare the node down (net_ticktime 10 s: after 10–13 s). */
 const PARTITION_MS = 20_000;
-export const REPORT = path.resolve(__dirname, '../../../ha-report.json');
+/** The figures as JSON, beside the chaos suite's report (dist/). */
+export const REPORT = path.resolve(__dirname, '../../ha-report.json');
 
 let s: HaStack;
 let queue: string;
