@@ -32,6 +32,8 @@ export interface Figures {
   acceptGapSeconds: number;
   notReadySeconds: number;
   retryAfter: string[];
+  /** The "delayed" threshold of recoverySeconds, in seconds. */
+  delayedOverSeconds: number;
   processExits: string[];
   effectMismatch: number;
   terminalLeft: number;
@@ -131,7 +133,7 @@ export function table(rows: Figures[]): string {
     ['lost', (f) => f.lost],
     ['dup. exec.', (f) => f.duplicateExecutions],
     ['dup. effects', (f) => f.duplicateEffects],
-    ['recovery s', (f) => f.recoverySeconds ?? '–'],
+    ['recovery s (delayed = over s)', (f) => `${f.recoverySeconds ?? '–'} (>${f.delayedOverSeconds})`],
     ['max task s', (f) => f.maxTaskSeconds],
     ['no-202 gap s', (f) => f.acceptGapSeconds],
     ['not ready s', (f) => f.notReadySeconds],
