@@ -162,13 +162,19 @@ test('4a: the queue leader is cut off the network under load (pause_minority pau
 
 test('4b: the queue leader is frozen (podman pause) under load, then resumed', async (t) => {
   const victim = await s.rabbit.leaderOf(queue);
+  const majority = s.rabbit.nodes.find((n) => n !== victim)!;
   let resumed: Promise<number> = Promise.resolve(0);
+  let leaderWhileFrozen: Promise<string> = Promise.resolve('');
   const f = await underLoad(s, '4b broker: leader frozen 20 s', async () => {
     await podman(['pause', victim.name]);
+    // the leader as the majority sees it near the end of the freeze
+    leaderWhileFrozen = new Promise((r) => setTimeout(r, PARTITION_MS - 4_000)).then(() => s.rabbit.leaderOf(queue, majority).then((n) => n.name, () => '?'));
     resumed = new Promise((r) => setTimeout(r, PARTITION_MS)).then(() => podman(['unpause', victim.name])).then(() => Date.now());
     return { victim: victim.name };
   });
-  f.newLeader = (await s.rabbit.leaderOf(queue)).name;
+  // Recorded, not asserted: seen both ways on RabbitMQ 3.10 (whether the majority elects a new leader
+  // while the old one is frozen); Tasker's figures must hold either way.
+  f.newLeader = await leaderWhileFrozen;
   const t0 = await resumed;
   // A frozen node sees no partition while frozen and finds the others at once when resumed, so
   // pause_minority has nothing to act on; when the others had declared it down meanwhile, both
@@ -184,7 +190,6 @@ test('4b: the queue leader is frozen (podman pause) under load, then resumed', a
   f.rejoinSeconds = await healed(t0);
   figures.push(f);
   t.diagnostic(JSON.stringify(f));
-  assert.notEqual(f.newLeader, victim.name, 'the majority elected another leader');
   assert.equal(await s.rabbit.partitions(), 0, 'no partition left');
   assertKept(f, { all202: true });
 });

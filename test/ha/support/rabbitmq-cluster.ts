@@ -26,8 +26,8 @@ export interface RabbitCluster {
   byErlangName(erlangNode: string): RabbitNode;
   /** Nodes the cluster reports running, asked through `via` (or any node that answers). */
   runningNodes(via?: RabbitNode): Promise<string[]>;
-  /** The node leading a quorum queue (its Raft leader). */
-  leaderOf(queue: string): Promise<RabbitNode>;
+  /** The node leading a quorum queue (its Raft leader), as `via` (or any node that answers) sees it. */
+  leaderOf(queue: string, via?: RabbitNode): Promise<RabbitNode>;
   /** Quorum-queue members that are online, as the leader's side sees them. */
   onlineMembers(queue: string): Promise<string[]>;
   /** The node holding each client connection whose connection_name starts with `namePrefix`. */
@@ -82,8 +82,8 @@ export async function startRabbitCluster(dir: string, basePort: number): Promise
       const s = (await ctl(['cluster_status'], via)) as { running_nodes: string[] };
       return s.running_nodes;
     },
-    async leaderOf(queue) {
-      const qs = (await ctl(['list_queues', 'name', 'leader'])) as { name: string; leader: string }[];
+    async leaderOf(queue, via) {
+      const qs = (await ctl(['list_queues', 'name', 'leader'], via)) as { name: string; leader: string }[];
       const q = qs.find((x) => x.name === queue);
       if (!q) throw new Error(`queue ${queue} not found`);
       return byErlangName(q.leader);
