@@ -129,6 +129,8 @@ describe('every shipped scenario', () => {
         for (const d of ofKind(docs, k)) {
           const sel = d.spec.selector?.matchLabels ?? d.spec.podSelector?.matchLabels ?? d.spec.selector;
           if (k === 'NetworkPolicy' && sel['app.kubernetes.io/component'] === 'migrate') continue;
+          // the broker's PDB selects the RabbitMQ operator's pods (label checked under 'operators')
+          if (k === 'PodDisruptionBudget' && d.metadata.labels['app.kubernetes.io/component'] === 'rabbitmq') continue;
           assert.ok(matches(sel).length > 0, `${k} ${d.metadata.name} selects no pod`);
         }
       }
@@ -328,7 +330,8 @@ describe('credentials', () => {
 });
 
 describe('operators', () => {
-  const docs = render({ sets: { 'rabbitmqCluster.enabled': 'true', 'postgresCluster.enabled': 'true', 'migrations.hook': 'false' } });
+  const OPERATORS = { 'rabbitmqCluster.enabled': 'true', 'postgresCluster.enabled': 'true', 'migrations.hook': 'false' };
+  const docs = render({ sets: OPERATORS });
   test('RabbitmqCluster with 3 replicas and CNPG Cluster with 3 instances', () => {
     assert.equal(ofKind(docs, 'RabbitmqCluster')[0].spec.replicas, 3);
     assert.equal(ofKind(docs, 'Cluster')[0].spec.instances, 3);
@@ -351,6 +354,32 @@ describe('operators', () => {
   test('disabled (default) renders no operator resources', () => {
     const d = base();
     assert.equal(ofKind(d, 'RabbitmqCluster').length + ofKind(d, 'Cluster').length, 0);
+    assert.equal(named(d, 'PodDisruptionBudget', `${FULL}-rabbitmq`), undefined);
+  });
+  // A 202 is a commit; with asynchronous replicas a failover can lose it (issue 19).
+  test('the CNPG Cluster commits synchronously to a quorum of one standby, with PDBs, by default', () => {
+    const spec = ofKind(docs, 'Cluster')[0].spec;
+    assert.deepEqual(spec.postgresql.synchronous, { method: 'any', number: 1, dataDurability: 'required' });
+    assert.equal(spec.enablePDB, true);
+    assert.ok(spec.instances >= 2);
+  });
+  test('postgresCluster.synchronous.dataDurability=preferred renders the availability trade-off', () => {
+    const d = render({ sets: { ...OPERATORS, 'postgresCluster.synchronous.dataDurability': 'preferred' } });
+    assert.equal(ofKind(d, 'Cluster')[0].spec.postgresql.synchronous.dataDurability, 'preferred');
+  });
+  test('impossible replication settings fail rendering', () => {
+    const sets = OPERATORS;
+    assert.match(renderError({ sets: { ...sets, 'postgresCluster.instances': '1' } }), /instances.*(minimum|2)/is);
+    assert.match(renderError({ sets: { ...sets, 'postgresCluster.synchronous.number': '3' } }), /synchronous\.number \(3\) must be below postgresCluster\.instances \(3\)/);
+    assert.match(renderError({ sets: { ...sets, 'postgresCluster.synchronous.dataDurability': 'sometimes' } }), /dataDurability/);
+  });
+  test('the RabbitmqCluster gets a PodDisruptionBudget that keeps a majority of its pods', () => {
+    const pdb = named(docs, 'PodDisruptionBudget', `${FULL}-rabbitmq`);
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.ok(pdb.spec.maxUnavailable < ofKind(docs, 'RabbitmqCluster')[0].spec.replicas / 2);
+    assert.deepEqual(pdb.spec.selector.matchLabels, { 'app.kubernetes.io/name': `${FULL}-rabbitmq` });
+    const off = render({ sets: { ...OPERATORS, 'rabbitmqCluster.pdb.enabled': 'false' } });
+    assert.equal(named(off, 'PodDisruptionBudget', `${FULL}-rabbitmq`), undefined);
   });
 });
 

@@ -39,7 +39,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
   const types = taskTypes(extensions);
   const db = createDatabase(config, logger, 'tasker-api');
   const broker = createBroker({
-    url: config.RABBITMQ_URL,
+    urls: config.RABBITMQ_URL,
     heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
     topology: buildTopology(config.AMQP_PREFIX, types, config.AMQP_DELIVERY_LIMIT),
     logger,
@@ -101,7 +101,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       broker,
       types: types.map((t) => t.name),
       managementUrl: config.RABBITMQ_MANAGEMENT_URL,
-      vhost: decodeURIComponent(new URL(config.RABBITMQ_URL).pathname.slice(1)) || '/',
+      vhost: decodeURIComponent(new URL(config.RABBITMQ_URL[0]!).pathname.slice(1)) || '/',
       metrics,
       logger,
     }),

@@ -46,7 +46,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   const types = selectTypes(registry, config.WORKER_TASK_TYPES);
   const topology = buildTopology(config.AMQP_PREFIX, taskTypes(extensions), config.AMQP_DELIVERY_LIMIT);
   const broker = createBroker({
-    url: config.RABBITMQ_URL,
+    urls: config.RABBITMQ_URL,
     heartbeatSeconds: config.AMQP_HEARTBEAT_SECONDS,
     topology,
     logger,

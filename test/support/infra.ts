@@ -29,24 +29,33 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
-export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+/** Where the test database and the broker live (default: the machine's PostgreSQL and RabbitMQ). */
+export interface TestInfra {
+  adminDatabaseUrl: string;
+  rabbitmqUrl: string;
+}
+
+export async function createTestEnv(
+  overrides: Record<string, string> = {},
+  { adminDatabaseUrl = ADMIN_DATABASE_URL, rabbitmqUrl = RABBITMQ_URL }: Partial<TestInfra> = {},
+): Promise<TestEnv> {
   const id = randomBytes(5).toString('hex');
   const name = `tasker_test_${id}`;
-  const admin = new Client({ connectionString: ADMIN_DATABASE_URL, connectionTimeoutMillis: 5_000 });
+  const admin = new Client({ connectionString: adminDatabaseUrl, connectionTimeoutMillis: 5_000 });
   try {
     await admin.connect();
   } catch (e) {
-    throw new Error(`PostgreSQL is not reachable at ${ADMIN_DATABASE_URL}; ${START_HINT}`, { cause: e });
+    throw new Error(`PostgreSQL is not reachable at ${adminDatabaseUrl}; ${START_HINT}`, { cause: e });
   }
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(ADMIN_DATABASE_URL);
+  const url = new URL(adminDatabaseUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   const prefix = `t${id}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
-    RABBITMQ_URL,
+    RABBITMQ_URL: rabbitmqUrl,
     AMQP_PREFIX: prefix,
     LOG_LEVEL: 'info',
     NODE_ENV: 'test',
@@ -60,10 +69,10 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   await db.raw(`CREATE TABLE test_executions (task_id uuid NOT NULL, attempt int NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
   await db.raw(`CREATE TABLE test_effects (task_id uuid PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
   try {
-    const c = await amqp.connect(RABBITMQ_URL);
+    const c = await amqp.connect(rabbitmqUrl);
     await c.close();
   } catch (e) {
-    throw new Error(`RabbitMQ is not reachable at ${RABBITMQ_URL}; ${START_HINT}`, { cause: e });
+    throw new Error(`RabbitMQ is not reachable at ${rabbitmqUrl}; ${START_HINT}`, { cause: e });
   }
 
   return {
@@ -74,8 +83,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     db,
     async cleanup() {
       await db.destroy();
-      await removeTopology(prefix);
-      const a = new Client({ connectionString: ADMIN_DATABASE_URL });
+      await removeTopology(rabbitmqUrl, prefix);
+      const a = new Client({ connectionString: adminDatabaseUrl });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await a.end();
@@ -83,8 +92,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   };
 }
 
-async function removeTopology(prefix: string): Promise<void> {
-  const c = await amqp.connect(RABBITMQ_URL);
+async function removeTopology(rabbitmqUrl: string, prefix: string): Promise<void> {
+  const c = await amqp.connect(rabbitmqUrl);
   try {
     await deleteTopology(c, buildTopology(prefix, taskTypes([extension]), 1));
   } finally {

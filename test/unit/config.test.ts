@@ -7,7 +7,8 @@ describe('config', () => {
     const c = loadConfig({});
     assert.equal(c.PORT, 8000);
     assert.match(c.DATABASE_URL, /^postgres:\/\/.*127\.0\.0\.1:5432/);
-    assert.match(c.RABBITMQ_URL, /^amqp:\/\/.*127\.0\.0\.1:5672/);
+    assert.equal(c.RABBITMQ_URL.length, 1);
+    assert.match(c.RABBITMQ_URL[0]!, /^amqp:\/\/.*127\.0\.0\.1:5672/);
     assert.deepEqual(c.WORKER_TASK_TYPES, []);
     assert.ok(Object.isFrozen(c));
   });
@@ -33,6 +34,12 @@ describe('config', () => {
     assert.throws(() => loadConfig({ LEASE_MS: '30000', HEARTBEAT_MS: '29000' }), /HEARTBEAT_MS: at most LEASE_MS \/ 3/);
     assert.doesNotThrow(() => loadConfig({ LEASE_MS: '30000', HEARTBEAT_MS: '10000' }));
     assert.throws(() => loadConfig({ SIMULATE_MIN_MS: '10', SIMULATE_MAX_MS: '5' }), /SIMULATE_MIN_MS/);
+  });
+
+  it('parses RABBITMQ_URL as a list of broker addresses, each an amqp(s) URL', () => {
+    assert.deepEqual(loadConfig({ RABBITMQ_URL: 'amqp://u:p@a:5672/v, amqps://u:p@b:5671/v' }).RABBITMQ_URL, ['amqp://u:p@a:5672/v', 'amqps://u:p@b:5671/v']);
+    assert.throws(() => loadConfig({ RABBITMQ_URL: 'amqp://a:5672,http://b' }), /RABBITMQ_URL/);
+    assert.throws(() => loadConfig({ RABBITMQ_URL: ' , ' }), /RABBITMQ_URL/);
   });
 
   it('does not echo secrets from an invalid URL', () => {

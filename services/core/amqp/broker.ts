@@ -9,6 +9,7 @@ import os from 'node:os';
 import amqp, { type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { UnavailableError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
+import { createBrokerAddresses } from './broker-addresses';
 import { assertTopology, type Topology } from './topology';
 
 export type ConnectHook = (model: ChannelModel) => Promise<void>;
@@ -43,13 +44,20 @@ export interface Broker {
 }
 
 export interface BrokerOptions {
-  url: string;
+  /** Nodes of one cluster, tried in turn: the next one after a lost connection or a failed attempt. */
+  urls: readonly string[];
   heartbeatSeconds: number;
   topology: Topology;
   logger: Logger;
   /** Shown in the RabbitMQ UI and `rabbitmqctl list_connections`. */
   connectionName: string;
   onReconnect?: () => void;
+  /**
+   * Gives up an attempt whose TCP connect + AMQP handshake takes longer (default 10 s), so a node
+   * that accepts connections but does not answer (frozen, partitioned) does not hold the reconnect
+   * loop forever; amqplib lifts it once the connection is open.
+   */
+  connectTimeoutMs?: number;
 }
 
 export function createBroker(opts: BrokerOptions): Broker {
@@ -85,9 +93,9 @@ export function createBroker(opts: BrokerOptions): Broker {
 
     async start(waitMs = 5_000) {
       if (model || stopped) return;
-      const url = new URL(opts.url);
-      if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(opts.heartbeatSeconds));
-      model = await amqp.connect(url.toString(), {
+      const addresses = createBrokerAddresses(opts.urls, opts.heartbeatSeconds);
+      model = await amqp.connect(addresses.connectOptions, {
+        timeout: opts.connectTimeoutMs ?? 10_000,
         clientProperties: { connection_name: `${opts.connectionName} ${os.hostname()} pid=${process.pid}` },
         recovery: {
           waitForConnect: false,
@@ -104,19 +112,23 @@ export function createBroker(opts: BrokerOptions): Broker {
           opts.onReconnect?.();
         }
         connectedOnce = true;
-        logger.info({ reconnects: reconnectCount }, 'broker connected; topology asserted, consumers and publishers ready');
+        logger.info({ reconnects: reconnectCount, broker: addresses.current() }, 'broker connected; topology asserted, consumers and publishers ready');
       });
       model.on('disconnect', (err: Error) => {
         current = null;
-        if (!stopped) logger.warn({ err: err?.message }, 'broker connection lost; reconnecting with backoff');
+        const lost = addresses.current();
+        addresses.advance(); // the node may be gone: the next attempt goes to the next address
+        if (!stopped) logger.warn({ err: err?.message, broker: lost, next: addresses.current() }, 'broker connection lost; reconnecting with backoff');
       });
       // First failure and every 10th after it: an outage must be visible but not flood the logs.
       let failedAttempts = 0;
       model.on('connect', () => (failedAttempts = 0));
       model.on('connect-failed', (err: Error) => {
         failedAttempts += 1;
+        const failed = addresses.current();
+        addresses.advance();
         if (failedAttempts === 1 || failedAttempts % 10 === 0) {
-          logger.warn({ err: err.message, attempts: failedAttempts }, 'broker connection attempt failed; retrying with backoff');
+          logger.warn({ err: err.message, attempts: failedAttempts, broker: failed, next: addresses.current() }, 'broker connection attempt failed; retrying with backoff');
         }
       });
       model.on('reconnect-failed', (err: Error) => logger.error({ err }, 'broker recovery gave up'));

@@ -18,10 +18,27 @@ const csv = z
       .filter((x) => x.length > 0),
   );
 
+/** A non-empty comma-separated list whose every item passes `item`. */
+const csvOf = (item: z.ZodType<string, string>, def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    )
+    .pipe(z.array(item).min(1));
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/tasker'),
-  RABBITMQ_URL: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672'),
+  /**
+   * Comma-separated broker addresses (nodes of one cluster, or one load-balanced address). The
+   * connection uses the first and, after losing it or failing to connect, tries the next in turn.
+   */
+  RABBITMQ_URL: csvOf(z.url({ protocol: /^amqps?$/ }), 'amqp://guest:guest@127.0.0.1:5672'),
   /** Prefix of every exchange and queue name; lets several installations (or test runs) share a vhost. */
   AMQP_PREFIX: z
     .string()

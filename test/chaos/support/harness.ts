@@ -36,7 +36,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTestEnv, waitFor, type TestEnv } from '../../support/infra';
+import { createTestEnv, waitFor, type TestEnv, type TestInfra } from '../../support/infra';
 import { freePort, startService, type LogLine, type ServiceProcess } from '../../support/processes';
 
 export const REPORT_FILE = path.resolve(__dirname, '../../../chaos-report.jsonl');
@@ -177,9 +177,10 @@ async function instrument(t: TestEnv): Promise<void> {
                   WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION test_transition()`);
 }
 
-export async function createCluster(env: Record<string, string> = {}): Promise<Cluster> {
+/** `infra`: another PostgreSQL / RabbitMQ than the machine's (the HA suite's load balancers). */
+export async function createCluster(env: Record<string, string> = {}, infra: Partial<TestInfra> = {}): Promise<Cluster> {
   const apiPort = await freePort();
-  const t = await createTestEnv({ ...FAST_ENV, PORT: String(apiPort), ...env });
+  const t = await createTestEnv({ ...FAST_ENV, PORT: String(apiPort), ...env }, infra);
   await instrument(t);
   const base = `http://${HOST}:${apiPort}`;
   const procs: Proc[] = [];
