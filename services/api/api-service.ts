@@ -15,6 +15,8 @@ import type { Service } from '../core/lifecycle/service';
 import { once } from '../core/lifecycle/shutdown';
 import type { Logger } from '../core/log/logger';
 import { createMetricsRegistry } from '../core/metrics/registry';
+import { createAdvisoryLock } from '../core/recovery/advisory-lock';
+import { createRecoveryLoops } from '../core/recovery/recovery-loops';
 import { loadExtensions } from '../core/tasks/extension';
 import { taskTypes } from '../core/tasks/task-types';
 import { createApiKeyRepository } from '../core/auth/api-key.repository';
@@ -30,6 +32,9 @@ export interface ApiService extends Service {
   /** Connects, listens; resolves with the bound port(s). */
   start(): Promise<{ port: number; adminPort: number }>;
 }
+
+/** Advisory-lock key of the API's recovery loops ('tasker:recovery' as 8 bytes). */
+const RECOVERY_LOCK_KEY = 0x7461736b72656376n;
 
 export async function createApiService(config: Config, logger: Logger): Promise<ApiService> {
   const extensions = loadExtensions(config.EXTENSIONS);
@@ -107,6 +112,25 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     }),
     logger,
   );
+  // The sweeper and reaper run here too, because the API is always up: with every worker group at
+  // zero replicas they publish a due retry (or a reaped lease), and its queue depth wakes the group.
+  // One API replica at a time runs them (an advisory lock); workers run their own as before.
+  const recoveryLock = createAdvisoryLock({ databaseUrl: config.DATABASE_URL, key: RECOVERY_LOCK_KEY, name: 'recovery', logger });
+  const recovery = createRecoveryLoops({
+    db,
+    broker,
+    publisher,
+    sweep: {
+      intervalMs: config.SWEEP_INTERVAL_MS,
+      limit: config.SWEEP_BATCH,
+      unconfirmedAfterMs: config.SWEEP_UNCONFIRMED_AFTER_MS,
+      republishAfterMs: config.SWEEP_REPUBLISH_AFTER_MS,
+      staleLimit: config.SWEEP_REPUBLISH_MAX,
+    },
+    reap: { intervalMs: config.REAP_INTERVAL_MS, limit: config.SWEEP_BATCH },
+    logger,
+    guard: () => recoveryLock.held(),
+  });
   let draining = false;
   const stall = watchBrokerWork('the publisher', () => publisher.isReady(), broker, () => draining, config.LIVENESS_STALL_MS);
 
@@ -152,6 +176,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       keyCleanup.start();
       queueMonitor.start();
       void queueMonitor.runNow();
+      recovery.start();
       logger.info({ port: server.port, admin_port: opsServer?.port ?? server.port, host: config.HOST, auth: config.AUTH_MODE }, 'api listening');
       return { port: server.port, adminPort: opsServer?.port ?? server.port };
     },
@@ -161,7 +186,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       await server?.close(config.DRAIN_TIMEOUT_MS);
       await opsServer?.close(1_000);
       stall.stop();
-      await Promise.all([keyCleanup.stop(), queueMonitor.stop()]);
+      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop()]);
+      await recoveryLock.release();
       await dispatcher.flush();
       await broker.stop();
       await db.destroy();
