@@ -44,7 +44,16 @@ describe('every worker group at zero replicas', () => {
     return port;
   };
   const advisoryHolders = async () =>
-    Number((await t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`)).rows[0]!.n);
+    Number(
+      (
+        await t.db.raw<{ rows: { n: string }[] }>(
+          // pg_locks is cluster-wide: only this database's recovery lock (key 0x7461736b_72656376, a bigint key: objsubid 1).
+          `SELECT count(*) AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid = x'7461736b'::int AND objid = x'72656376'::bigint
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        )
+      ).rows[0]!.n,
+    );
 
   before(async () => {
     t = await createTestEnv({ SWEEP_INTERVAL_MS: '200', REAP_INTERVAL_MS: '200', QUEUE_METRICS_INTERVAL_MS: '200' });
