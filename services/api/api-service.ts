@@ -17,6 +17,7 @@ import type { Logger } from '../core/log/logger';
 import { createMetricsRegistry } from '../core/metrics/registry';
 import { createAdvisoryLock } from '../core/recovery/advisory-lock';
 import { createRecoveryLoops } from '../core/recovery/recovery-loops';
+import { anyWorkerConsuming } from '../core/recovery/worker-presence';
 import { loadExtensions } from '../core/tasks/extension';
 import { taskTypes } from '../core/tasks/task-types';
 import { createApiKeyRepository } from '../core/auth/api-key.repository';
@@ -51,7 +52,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     connectionName: 'tasker-api',
     onReconnect: () => metrics.brokerReconnects.inc(),
   });
-  const publisher = extensions.reduce((p, e) => e.wrapPublisher?.(p) ?? p, await createPublisher(broker, logger));
+  const basePublisher = await createPublisher(broker, logger);
+  const publisher = extensions.reduce((p, e) => e.wrapPublisher?.(p) ?? p, basePublisher);
   const repo = createTaskRepository(db);
   const dispatcher = createTaskDispatcher({
     publisher,
@@ -114,12 +116,14 @@ export async function createApiService(config: Config, logger: Logger): Promise<
   );
   // The sweeper and reaper run here too, because the API is always up: with every worker group at
   // zero replicas they publish a due retry (or a reaped lease), and its queue depth wakes the group.
-  // One API replica at a time runs them (an advisory lock); workers run their own as before.
+  // One API replica at a time runs them (an advisory lock), and only while no worker consumes:
+  // workers run their own as before.
   const recoveryLock = createAdvisoryLock({ databaseUrl: config.DATABASE_URL, key: RECOVERY_LOCK_KEY, name: 'recovery', logger });
   const recovery = createRecoveryLoops({
     db,
     broker,
-    publisher,
+    // The sweeper publishes as a worker's does: extensions wrap only the API's own dispatch.
+    publisher: basePublisher,
     sweep: {
       intervalMs: config.SWEEP_INTERVAL_MS,
       limit: config.SWEEP_BATCH,
@@ -129,7 +133,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     },
     reap: { intervalMs: config.REAP_INTERVAL_MS, limit: config.SWEEP_BATCH },
     logger,
-    guard: () => recoveryLock.held(),
+    // Only while no worker consumes anywhere (a worker's own loops cover every type), and in one replica.
+    guard: async () => !(await anyWorkerConsuming(broker)) && (await recoveryLock.held()),
   });
   let draining = false;
   const stall = watchBrokerWork('the publisher', () => publisher.isReady(), broker, () => draining, config.LIVENESS_STALL_MS);

@@ -1,7 +1,7 @@
 /**
  * The autoscaling simulation (issue 13; `npm run test:autoscale`, run by .ci/run after the chart
  * checks have installed helm): real API and worker processes on the real PostgreSQL and RabbitMQ,
- * scaled by keda-controller.ts exactly as the rendered chart says (test/autoscale/sim-values.yaml).
+ * scaled by controller.ts exactly as the rendered chart says (test/autoscale/sim-values.yaml).
  *
  * - Before (sim-before-values.yaml: queue depth only, a drain shorter than the long tasks): the
  *   simulation sees long tasks cut on scale-down — the defect it exists to catch.
@@ -21,7 +21,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
-import { createKedaController, cutTasks, type RenderedGroup } from './keda-controller';
+import { createController, cutTasks } from './controller';
+import { hpaPolicy, kedaPolicy, type RenderedGroup } from './scaling-policies';
 import { timelineSvg } from './timeline-svg';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -61,23 +62,25 @@ interface Sim {
   api: ServiceProcess;
   base: string;
   group: RenderedGroup;
-  controller: ReturnType<typeof createKedaController>;
+  controller: ReturnType<typeof createController>;
   stop(): Promise<void>;
 }
 
 async function startSim(extraValues: string[] = []): Promise<Sim> {
   const port = await freePort();
-  const t = await createTestEnv({ PORT: String(port), SWEEP_INTERVAL_MS: '500', REAP_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' });
+  const t = await createTestEnv({ PORT: String(port), SWEEP_INTERVAL_MS: '500', REAP_INTERVAL_MS: '1000', QUEUE_METRICS_INTERVAL_MS: '500', LOG_LEVEL: 'warn' });
   const group = renderGroup(t.prefix, extraValues);
-  const so = group.scaledObject;
-  log(`rendered: triggers ${so.triggers.map((x) => x.type).join('+')}, polling ${so.pollingInterval}s, cooldown ${so.cooldownPeriod}s, replicas ${so.minReplicaCount}..${so.maxReplicaCount}, drain ${group.env.DRAIN_TIMEOUT_MS} ms, grace ${group.graceSeconds}s`);
+  const base = `http://127.0.0.1:${port}`;
+  const policy = group.scaledObject ? kedaPolicy(group, t.db) : hpaPolicy(group, () => [base]);
+  const triggers = group.scaledObject?.triggers.map((x) => x.type).join('+') ?? `External ${group.hpa!.metrics[0]!.external.metric.name}`;
+  log(`rendered ${policy.kind}: ${triggers}, poll ${policy.pollMs} ms, cooldown ${policy.cooldownSeconds ?? '-'} s, stabilisation ${policy.stabilizationSeconds} s, replicas ${policy.min}..${policy.max}, drain ${group.env.DRAIN_TIMEOUT_MS} ms, grace ${group.graceSeconds} s`);
   const api = await startReady('api', t.env, port);
-  const controller = createKedaController({ group, db: t.db, workerEnv: t.env, log });
+  const controller = createController({ group, policy, db: t.db, workerEnv: t.env, log });
   controller.start();
   return {
     t,
     api,
-    base: `http://127.0.0.1:${port}`,
+    base,
     group,
     controller,
     async stop() {
@@ -112,38 +115,47 @@ describe('autoscaling simulation (the rendered ScaledObject, real processes)', (
     }
   });
 
-  it('as shipped: scales up within two polls, drains, scales in while long tasks run without cutting one, reaches zero; then a due retry at zero runs', async () => {
+  /** The burst, as shipped: up within two polls, drained, scaled in while long tasks run without a cut, back to the minimum. */
+  async function shippedBurst(sim: Sim): Promise<void> {
+    const { controller, group, t } = sim;
+    const poll = sim.controller.pollMs;
+    assert.ok(group.graceSeconds * 1000 > LONG_MS, 'the rendered grace outlasts the long tasks');
+    const { ids, submitted } = await burst(sim);
+    const decided = controller.samples.find((s) => s.desired > controller.minReplicas)!;
+    const decidedAfter = Math.round(decided.t * 1000 - (submitted - controller.startedAt));
+    log(`scale-up decided ${decidedAfter} ms after the burst began`);
+    assert.ok(decidedAfter <= 2 * poll + 500, `scale-up decided within two polls (${2 * poll} ms)`);
+
+    await waitFor('every task done', async () => {
+      const r = await t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks WHERE status = 'done'`);
+      return Number(r.rows[0]!.n) === ids.length;
+    }, 180_000, 250);
+    assert.ok(Math.max(...controller.samples.map((s) => s.replicas)) >= 2, 'the burst scaled the group out');
+    await waitFor(`scaled down to minReplicas (${controller.minReplicas})`, () => Promise.resolve(controller.current() === controller.minReplicas), 60_000 + group.graceSeconds * 1000, 200);
+    await waitFor('removed workers exited', () => Promise.resolve(controller.replicas.every((r) => !r.removed || r.removed.exit !== undefined)), group.graceSeconds * 1000 + 10_000, 100);
+
+    const rows = (await t.db.raw<{ rows: { status: string; attempts: number; n: string }[] }>(`SELECT status, attempts, count(*) AS n FROM tasks GROUP BY 1, 2`)).rows;
+    assert.deepEqual(rows.map((r) => [r.status, r.attempts, Number(r.n)]), [['done', 1, ids.length]], 'every task done on its first attempt');
+    const inFlight = controller.replicas.filter((r) => (r.removed?.runningTasks ?? 0) > 0);
+    log(`replicas started ${controller.replicas.length}; removed while running tasks: ${inFlight.length}; tasks cut: ${controller.replicas.reduce((n, r) => n + cutTasks(r), 0)}; SIGKILLed: ${controller.replicas.filter((r) => r.removed?.killed).length}`);
+    assert.ok(inFlight.length > 0, 'a replica was removed while it ran long tasks (the case under test)');
+    for (const r of controller.replicas.filter((x) => x.removed)) {
+      assert.equal(cutTasks(r), 0, `pid ${r.proc.child.pid} cut no task`);
+      assert.equal(r.removed?.killed, false, `pid ${r.proc.child.pid} drained within the grace period`);
+      assert.equal(r.removed?.exit, 0, `pid ${r.proc.child.pid} exited 0`);
+    }
+  }
+
+  const writeTimeline = (sim: Sim, file: string, title: string) => {
+    writeFileSync(file, timelineSvg(sim.controller.samples, title));
+    log(`timeline written to ${file}`);
+  };
+
+  it('keda, as shipped: scales up within two polls, drains, scales in while long tasks run without cutting one, reaches zero; then a due retry at zero runs', async () => {
     const sim = await startSim();
     const { controller, group, t } = sim;
     try {
-      const poll = group.scaledObject.pollingInterval * 1000;
-      assert.ok(group.graceSeconds * 1000 > LONG_MS, 'the rendered grace outlasts the long tasks');
-      const { ids, submitted } = await burst(sim);
-      const decided = controller.samples.find((s) => s.desired > 0)!;
-      const decidedAfter = Math.round(decided.t * 1000 - (submitted - controller.startedAt));
-      log(`scale-up decided ${decidedAfter} ms after the burst began`);
-      assert.ok(decidedAfter <= 2 * poll + 500, `scale-up decided within two polls (${2 * poll} ms)`);
-
-      await waitFor('every task done', async () => {
-        const r = await t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks WHERE status = 'done'`);
-        return Number(r.rows[0]!.n) === ids.length;
-      }, 180_000, 250);
-      assert.ok(Math.max(...controller.samples.map((s) => s.replicas)) >= 2, 'the burst scaled the group out');
-      const cooldown = group.scaledObject.cooldownPeriod * 1000;
-      await waitFor('scaled down to minReplicas (0)', () => Promise.resolve(controller.current() === 0), cooldown + group.graceSeconds * 1000 + 30_000, 200);
-      await waitFor('removed workers exited', () => Promise.resolve(controller.replicas.every((r) => !r.removed || r.removed.exit !== undefined)), group.graceSeconds * 1000 + 10_000, 100);
-
-      const rows = (await t.db.raw<{ rows: { status: string; attempts: number; n: string }[] }>(`SELECT status, attempts, count(*) AS n FROM tasks GROUP BY 1, 2`)).rows;
-      assert.deepEqual(rows.map((r) => [r.status, r.attempts, Number(r.n)]), [['done', 1, ids.length]], 'every task done on its first attempt');
-      const inFlight = controller.replicas.filter((r) => (r.removed?.runningTasks ?? 0) > 0);
-      log(`replicas started ${controller.replicas.length}; removed while running tasks: ${inFlight.length}; tasks cut: ${controller.replicas.reduce((n, r) => n + cutTasks(r), 0)}; SIGKILLed: ${controller.replicas.filter((r) => r.removed?.killed).length}`);
-      assert.ok(inFlight.length > 0, 'a replica was removed while it ran long tasks (the case under test)');
-      for (const r of controller.replicas) {
-        assert.equal(cutTasks(r), 0, `pid ${r.proc.child.pid} cut no task`);
-        assert.equal(r.removed?.killed, false, `pid ${r.proc.child.pid} drained within the grace period`);
-        assert.equal(r.removed?.exit, 0, `pid ${r.proc.child.pid} exited 0`);
-      }
-
+      await shippedBurst(sim);
       // All groups at zero: what `fail` leaves when an attempt failed and the group then went to zero.
       const id = randomUUID();
       await t.db.raw(
@@ -157,11 +169,20 @@ describe('autoscaling simulation (the rendered ScaledObject, real processes)', (
         return r.rows[0]?.status === 'done';
       }, 2_000 + BOUND_MS, 100);
       log(`due retry done ${Date.now() - dueAt} ms after it became due (bound ${BOUND_MS} ms)`);
-      await waitFor('back to zero', () => Promise.resolve(controller.current() === 0), cooldown + group.graceSeconds * 1000 + 20_000, 200);
+      await waitFor('back to zero', () => Promise.resolve(controller.current() === 0), 60_000 + group.graceSeconds * 1000, 200);
     } finally {
-      const svg = process.env.AUTOSCALE_TIMELINE_SVG ?? path.join(ROOT, 'dist/autoscaling-timeline.svg');
-      writeFileSync(svg, timelineSvg(controller.samples, `Tasker autoscaling simulation: ${SHORT} short + ${LONG} × ${LONG_MS / 1000} s tasks, then a due retry at zero`));
-      log(`timeline written to ${svg}`);
+      writeTimeline(sim, process.env.AUTOSCALE_TIMELINE_SVG ?? path.join(ROOT, 'dist/autoscaling-timeline.svg'), `KEDA mode: ${SHORT} short + ${LONG} × ${LONG_MS / 1000} s tasks, then a due retry at zero`);
+      await sim.stop();
+    }
+  });
+
+  it('hpa, as shipped: the HPA on the API gauge scales up within two scrapes, scales in while long tasks run without cutting one, returns to its minimum', async () => {
+    const sim = await startSim(['test/autoscale/sim-hpa-values.yaml']);
+    try {
+      await shippedBurst(sim);
+    } finally {
+      const file = (process.env.AUTOSCALE_TIMELINE_SVG ?? path.join(ROOT, 'dist/autoscaling-timeline.svg')).replace(/\.svg$/, '-hpa.svg');
+      writeTimeline(sim, file, `HPA mode (tasker_scaling_work_tasks): ${SHORT} short + ${LONG} × ${LONG_MS / 1000} s tasks`);
       await sim.stop();
     }
   });

@@ -184,7 +184,9 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       if (!retried) {
         throw new AppError('not_retryable', `task is ${task.status}; only failed or cancelled tasks can be retried`, 409);
       }
-      dispatcher.dispatch(retried);
+      // Not dispatched here: the row is pending, due and unpublished, so a sweeper publishes it (a
+      // worker's, or the API's when no worker runs). Publishing here as well raced that sweeper into
+      // a second message.
       return retried;
     },
 

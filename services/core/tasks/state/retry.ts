@@ -1,7 +1,8 @@
 /**
  * retry (operator): failed/cancelled → pending now, with a fresh budget of `extraAttempts`.
- * `started_at` is cleared: the retried task starts a new life, and the API's publish confirm
- * (mark-published, which skips rows a worker has started) must be able to record its message.
+ * `started_at` is cleared: the retried task starts a new life. Like every retry it is not a
+ * message: `published_at = NULL` and due, so sweep-due publishes it once (reserving it with SKIP
+ * LOCKED); the API does not publish it itself, which raced a sweeper into a second message.
  */
 import type { Db } from '../../db/database';
 import { toTask, type TaskRow } from '../../db/task-row';
