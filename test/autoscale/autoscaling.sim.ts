@@ -120,6 +120,8 @@ describe('autoscaling simulation (the rendered ScaledObject, real processes)', (
     const { controller, group, t } = sim;
     const poll = sim.controller.pollMs;
     assert.ok(group.graceSeconds * 1000 > LONG_MS, 'the rendered grace outlasts the long tasks');
+    // Steady state first: an HPA group runs its minReplicas (≥ 1) before any work arrives.
+    await waitFor('the group at its minimum', () => Promise.resolve(controller.samples.length > 0 && controller.current() === controller.minReplicas), 60_000, 100);
     const { ids, submitted } = await burst(sim);
     const decided = controller.samples.find((s) => s.desired > controller.minReplicas)!;
     const decidedAfter = Math.round(decided.t * 1000 - (submitted - controller.startedAt));
