@@ -139,7 +139,7 @@ describe('every shipped scenario', () => {
 });
 
 describe('autoscaling.mode', () => {
-  const twoGroups = { workerGroups: { simulate: { taskTypes: ['simulate'] }, bulk: { taskTypes: ['simulate'], concurrency: 2 } } };
+  const twoGroups = { workerGroups: { simulate: { taskTypes: ['simulate'] }, bulk: { taskTypes: ['bulk'], concurrency: 2 } } };
 
   test('keda: one ScaledObject per worker group, targeting its Deployment and naming its queues', () => {
     const docs = base({ 'config.AMQP_PREFIX': 'acme' }, twoGroups);
@@ -149,9 +149,8 @@ describe('autoscaling.mode', () => {
       const dep = named(docs, 'Deployment', so.spec.scaleTargetRef.name);
       assert.ok(dep, `${so.metadata.name} targets a rendered Deployment`);
       assert.equal(dep.spec.replicas, undefined, 'KEDA owns replicas');
-      for (const t of so.spec.triggers) {
-        assert.equal(t.type, 'rabbitmq');
-        assert.equal(t.metadata.queueName, 'acme.q.simulate');
+      for (const t of so.spec.triggers.filter((x) => x.type === 'rabbitmq')) {
+        assert.equal(t.metadata.queueName, `acme.q.${so.metadata.name.split('-').at(-1)}`);
         assert.equal(t.metadata.protocol, 'http', 'http counts unacknowledged messages too');
         assert.equal(t.metadata.mode, 'QueueLength');
         assert.equal(t.metadata.excludeUnacknowledged, 'false');
@@ -168,11 +167,12 @@ describe('autoscaling.mode', () => {
   test('keda: min/max replicas, thresholds, polling and cooldown come from values', () => {
     const docs = base({}, {
       workerGroups: { simulate: { taskTypes: ['simulate'], autoscaling: { minReplicas: 0, maxReplicas: 7, targetQueueLength: 5, activationQueueLength: 2 } } },
-      autoscaling: { mode: 'keda', keda: { pollingInterval: 3, cooldownPeriod: 60, vhost: 'prod' } },
+      autoscaling: { mode: 'keda', keda: { pollingInterval: 3, cooldownPeriod: 60 } },
     });
     const so = ofKind(docs, 'ScaledObject')[0];
     assert.deepEqual([so.spec.minReplicaCount, so.spec.maxReplicaCount, so.spec.pollingInterval, so.spec.cooldownPeriod], [0, 7, 3, 60]);
-    assert.deepEqual([so.spec.triggers[0].metadata.value, so.spec.triggers[0].metadata.activationValue, so.spec.triggers[0].metadata.vhostName], ['5', '2', 'prod']);
+    const mq = so.spec.triggers.find((t) => t.type === 'rabbitmq');
+    assert.deepEqual([mq.metadata.value, mq.metadata.activationValue, mq.metadata.vhostName], ['5', '2', '/']);
   });
 
   test('hpa: an autoscaling/v2 External-metric HPA per group, nothing from KEDA', () => {
@@ -184,8 +184,8 @@ describe('autoscaling.mode', () => {
       assert.equal(h.apiVersion, 'autoscaling/v2');
       assert.ok(named(docs, 'Deployment', h.spec.scaleTargetRef.name));
       const m = h.spec.metrics[0].external;
-      assert.equal(m.metric.name, 'rabbitmq_queue_messages');
-      assert.deepEqual(m.metric.selector.matchLabels, { queue: 'tasker.q.simulate' });
+      assert.equal(m.metric.name, 'tasker_scaling_work_tasks');
+      assert.deepEqual(m.metric.selector.matchExpressions[0].values, [`tasker.q.${h.metadata.name.split('-').at(-1)}`]);
     }
   });
 
@@ -210,14 +210,14 @@ describe('worker groups', () => {
     const docs = base({}, {
       workerGroups: {
         simulate: { taskTypes: ['simulate'] },
-        heavy: { taskTypes: ['simulate'], concurrency: 2, prefetch: 64, drainTimeoutSeconds: 90, resources: { limits: { memory: '2Gi' } } },
+        heavy: { taskTypes: ['heavy'], concurrency: 2, prefetch: 64, drainTimeoutSeconds: 90, resources: { limits: { memory: '2Gi' } } },
         off: { taskTypes: ['simulate'], enabled: false },
       },
     });
     const heavy = named(docs, 'Deployment', `${FULL}-worker-heavy`);
     const c = heavy.spec.template.spec.containers[0];
     const env = envOf(c);
-    assert.equal(env.WORKER_TASK_TYPES.value, 'simulate');
+    assert.equal(env.WORKER_TASK_TYPES.value, 'heavy');
     assert.equal(env.WORKER_CONCURRENCY.value, '2');
     assert.equal(env.WORKER_PREFETCH.value, '64');
     assert.equal(env.DRAIN_TIMEOUT_MS.value, '90000');
@@ -347,7 +347,7 @@ describe('operators', () => {
       const names = c.env.map((e) => e.name);
       assert.ok(names.indexOf('TASKER_RABBITMQ_PASSWORD') < names.indexOf('RABBITMQ_URL'));
     }
-    const ta = ofKind(docs, 'TriggerAuthentication')[0];
+    const ta = named(docs, 'TriggerAuthentication', `${FULL}-rabbitmq`);
     assert.deepEqual(ta.spec.secretTargetRef.map((r) => r.parameter).sort(), ['password', 'username']);
     assert.equal(ofKind(docs, 'Secret').length, 0, 'no chart Secret needed');
   });

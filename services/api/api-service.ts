@@ -15,6 +15,9 @@ import type { Service } from '../core/lifecycle/service';
 import { once } from '../core/lifecycle/shutdown';
 import type { Logger } from '../core/log/logger';
 import { createMetricsRegistry } from '../core/metrics/registry';
+import { createAdvisoryLock } from '../core/recovery/advisory-lock';
+import { createRecoveryLoops, recoverySettings } from '../core/recovery/recovery-loops';
+import { anyWorkerConsuming } from '../core/recovery/worker-presence';
 import { loadExtensions } from '../core/tasks/extension';
 import { taskTypes } from '../core/tasks/task-types';
 import { createApiKeyRepository } from '../core/auth/api-key.repository';
@@ -31,6 +34,9 @@ export interface ApiService extends Service {
   start(): Promise<{ port: number; adminPort: number }>;
 }
 
+/** Advisory-lock key of the API's recovery loops ('tasker:recovery' as 8 bytes). */
+const RECOVERY_LOCK_KEY = 0x7461736b72656376n;
+
 export async function createApiService(config: Config, logger: Logger): Promise<ApiService> {
   const extensions = loadExtensions(config.EXTENSIONS);
   const registry = createMetricsRegistry();
@@ -46,7 +52,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     connectionName: 'tasker-api',
     onReconnect: () => metrics.brokerReconnects.inc(),
   });
-  const publisher = extensions.reduce((p, e) => e.wrapPublisher?.(p) ?? p, await createPublisher(broker, logger));
+  const basePublisher = await createPublisher(broker, logger);
+  const publisher = extensions.reduce((p, e) => e.wrapPublisher?.(p) ?? p, basePublisher);
   const repo = createTaskRepository(db);
   const dispatcher = createTaskDispatcher({
     publisher,
@@ -107,6 +114,21 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     }),
     logger,
   );
+  // The sweeper and reaper run here too, because the API is always up: with every worker group at
+  // zero replicas they publish a due retry (or a reaped lease), and its queue depth wakes the group.
+  // One API replica at a time runs them (an advisory lock), and only while no worker consumes:
+  // workers run their own as before.
+  const recoveryLock = createAdvisoryLock({ databaseUrl: config.DATABASE_URL, key: RECOVERY_LOCK_KEY, name: 'recovery', logger });
+  const recovery = createRecoveryLoops({
+    db,
+    broker,
+    // The sweeper publishes as a worker's does: extensions wrap only the API's own dispatch.
+    publisher: basePublisher,
+    ...recoverySettings(config),
+    logger,
+    // Only while no worker consumes anywhere (a worker's own loops cover every type), and in one replica.
+    guard: async () => !(await anyWorkerConsuming(broker)) && (await recoveryLock.held()),
+  });
   let draining = false;
   const stall = watchBrokerWork('the publisher', () => publisher.isReady(), broker, () => draining, config.LIVENESS_STALL_MS);
 
@@ -152,6 +174,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       keyCleanup.start();
       queueMonitor.start();
       void queueMonitor.runNow();
+      recovery.start();
       logger.info({ port: server.port, admin_port: opsServer?.port ?? server.port, host: config.HOST, auth: config.AUTH_MODE }, 'api listening');
       return { port: server.port, adminPort: opsServer?.port ?? server.port };
     },
@@ -161,7 +184,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       await server?.close(config.DRAIN_TIMEOUT_MS);
       await opsServer?.close(1_000);
       stall.stop();
-      await Promise.all([keyCleanup.stop(), queueMonitor.stop()]);
+      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop()]);
+      await recoveryLock.release();
       await dispatcher.flush();
       await broker.stop();
       await db.destroy();

@@ -30,5 +30,10 @@ export function createApiMetrics(m: MetricsRegistry) {
       ['type', 'status'],
     ),
     oldestDueAge: gauge('tasker_oldest_due_task_age_seconds', 'Age of the oldest pending task that is due (0 when none), by type.', ['type']),
+    scalingWork: gauge(
+      'tasker_scaling_work_tasks',
+      'The autoscaling signal per queue: due pending + running tasks of its types (the query of KEDA\'s postgresql trigger; HPA mode reads this gauge).',
+      ['queue'],
+    ),
   };
 }

@@ -1,11 +1,12 @@
 /**
- * Computes the queue-state gauges on an interval, in one place: backlog by type and status and the
- * oldest due task's age from PostgreSQL; ready messages and consumers per queue from RabbitMQ
+ * Computes the queue-state gauges on an interval, in one place: backlog by type and status, the
+ * oldest due task's age and the autoscaling signal (due pending + running, per queue) from PostgreSQL; ready messages and consumers per queue from RabbitMQ
  * (and unacknowledged messages from the management API when RABBITMQ_MANAGEMENT_URL is set).
  */
 import type { Broker } from '../core/amqp/broker';
 import type { Db } from '../core/db/database';
 import type { Logger } from '../core/log/logger';
+import { countScalingWork } from '../core/tasks/scaling-work';
 import { readBacklog } from './data-access/backlog.repository';
 import type { ApiMetrics } from './metrics';
 
@@ -28,6 +29,8 @@ export function createQueueMonitor(d: QueueMonitorDeps): () => Promise<void> {
       }
       d.metrics.oldestDueAge.set({ type }, backlog.oldestDueAgeSeconds.get(type) ?? 0);
     }
+    // The scaling signal per queue, from the same query the KEDA trigger runs (core/tasks/scaling-work).
+    for (const q of d.broker.topology.queues) d.metrics.scalingWork.set({ queue: q.name }, await countScalingWork(d.db, q.types));
     if (!d.broker.isConnected()) return;
     for (const q of d.broker.topology.queues) {
       const stats = await d.broker.withChannel((ch) => ch.checkQueue(q.name)).catch(() => null);

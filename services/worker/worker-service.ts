@@ -1,6 +1,6 @@
 /**
  * The worker, wired: consumes its task types' queues through the task runner, and runs the outbox
- * sweeper and the lease reaper (safe in every replica: both use SKIP LOCKED). `main.ts` runs it
+ * sweeper and the lease reaper (core/recovery; safe in every replica: both use SKIP LOCKED). `main.ts` runs it
  * with signal handling; tests can run the same wiring in-process.
  */
 import os from 'node:os';
@@ -13,11 +13,11 @@ import { waitForSchema } from '../core/db/wait-for-schema';
 import { brokerCheck, databaseCheck, schemaCheck } from '../core/health/readiness';
 import { watchBrokerWork } from '../core/health/stall-watch';
 import { listen, type RunningServer } from '../core/http/http-server';
-import { createPeriodic } from '../core/lifecycle/periodic';
 import type { Service } from '../core/lifecycle/service';
 import { once } from '../core/lifecycle/shutdown';
 import type { Logger } from '../core/log/logger';
 import { createMetricsRegistry } from '../core/metrics/registry';
+import { createRecoveryLoops, recoverySettings } from '../core/recovery/recovery-loops';
 import { loadExtensions } from '../core/tasks/extension';
 import { claimTasks } from '../core/tasks/state/claim';
 import { extendLeases } from '../core/tasks/state/heartbeat';
@@ -33,8 +33,6 @@ import { attemptMetrics } from './observe/attempt-metrics';
 import { attemptTracing } from './observe/attempt-tracing';
 import { createWorkerMetrics } from './observe/worker-metrics';
 import { createCancelListener, listenClient } from './recovery/cancel-listener';
-import { createReap } from './recovery/reaper';
-import { createSweep } from './recovery/sweeper';
 
 export async function createWorkerService(config: Config, logger: Logger): Promise<Service> {
   const metricsRegistry = createMetricsRegistry();
@@ -69,41 +67,24 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   const cancels = createCancelListener({ connect: () => listenClient(config.DATABASE_URL), onCancel: (id) => runner.cancel(id), logger });
   const prefetch = Math.max(config.WORKER_CONCURRENCY, config.WORKER_PREFETCH || 2 * config.WORKER_CONCURRENCY);
   const consumer = createConsumer({ broker, queues: queuesFor(topology, types), concurrency: config.WORKER_CONCURRENCY, prefetch, runner, logger });
-  const sweeper = createPeriodic(
-    'sweeper',
-    config.SWEEP_INTERVAL_MS,
-    createSweep({
-      db,
-      publisher,
-      opts: {
-        limit: config.SWEEP_BATCH,
-        unconfirmedAfterMs: config.SWEEP_UNCONFIRMED_AFTER_MS,
-        republishAfterMs: config.SWEEP_REPUBLISH_AFTER_MS,
-        staleLimit: config.SWEEP_REPUBLISH_MAX,
-      },
-      queues: topology.queues,
-      readyMessages: (queue) => broker.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount),
-      logger,
-      onRepublished: (rows) => {
-        for (const r of rows) metrics.sweeperRepublished.inc({ reason: r.reason });
-      },
-      onStaleHeld: (queue) => metrics.sweeperStaleHeld.inc({ queue }),
-    }),
+  const recovery = createRecoveryLoops({
+    db,
+    broker,
+    publisher,
+    ...recoverySettings(config),
     logger,
-  );
-  const reaper = createPeriodic(
-    'reaper',
-    config.REAP_INTERVAL_MS,
-    createReap(db, config.SWEEP_BATCH, logger, async (rows) => {
+    onRepublished: (rows) => {
+      for (const r of rows) metrics.sweeperRepublished.inc({ reason: r.reason });
+    },
+    onStaleHeld: (queue) => metrics.sweeperStaleHeld.inc({ queue }),
+    onReaped: (rows) => {
       for (const r of rows) {
         const failed = r.status === 'failed';
         metrics.leaseTakeovers.inc({ outcome: failed ? 'failed' : 'requeued' });
         if (failed) metrics.finished.inc({ type: r.type, outcome: 'dead_lettered' });
       }
-      await sweeper.runNow(); // publish the recovered tasks now, not a sweep interval later
-    }),
-    logger,
-  );
+    },
+  });
   let draining = false;
   const stall = watchBrokerWork('the consumer', () => consumer.isConsuming(), broker, () => draining, config.LIVENESS_STALL_MS);
   let admin: RunningServer | null = null;
@@ -138,8 +119,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
       await consumer.start();
       await broker.start();
       cancels.start();
-      sweeper.start();
-      reaper.start();
+      recovery.start();
       logger.info({ types, concurrency: config.WORKER_CONCURRENCY, prefetch, admin_port: admin.port }, 'worker started');
       return { adminPort: admin.port };
     },
@@ -152,7 +132,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
       await consumer.stop(config.DRAIN_TIMEOUT_MS);
       leases.stop();
       stall.stop();
-      await Promise.all([sweeper.stop(), reaper.stop(), cancels.stop()]);
+      await Promise.all([recovery.stop(), cancels.stop()]);
       await broker.stop();
       await admin?.close(1_000);
       await db.destroy();

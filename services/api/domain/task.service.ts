@@ -184,6 +184,9 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       if (!retried) {
         throw new AppError('not_retryable', `task is ${task.status}; only failed or cancelled tasks can be retried`, 409);
       }
+      // Published here, like a new task: a sweeper leaves a row the API publishes itself (never
+      // started since) alone for SWEEP_UNCONFIRMED_AFTER_MS, so it cannot race this publish into a
+      // second message, and takes over if the publish fails.
       dispatcher.dispatch(retried);
       return retried;
     },

@@ -1,7 +1,8 @@
 /**
  * retry (operator): failed/cancelled → pending now, with a fresh budget of `extraAttempts`.
- * `started_at` is cleared: the retried task starts a new life, and the API's publish confirm
- * (mark-published, which skips rows a worker has started) must be able to record its message.
+ * `started_at` is cleared: the retried task starts a new life, the API publishes it like a new
+ * task, its confirm can be recorded (mark-published skips started rows), and sweep-due gives it the
+ * grace period of a row the API publishes itself instead of racing that publish.
  */
 import type { Db } from '../../db/database';
 import { toTask, type TaskRow } from '../../db/task-row';

@@ -1,7 +1,7 @@
 /** The lease reaper: tasks whose worker stopped heartbeating go back to pending (or failed), through the `reap` transition. */
-import type { Db } from '../../core/db/database';
-import type { Logger } from '../../core/log/logger';
-import { reapExpiredLeases, type ReapedTask } from '../../core/tasks/state/reap';
+import type { Db } from '../db/database';
+import type { Logger } from '../log/logger';
+import { reapExpiredLeases, type ReapedTask } from '../tasks/state/reap';
 
 export function createReap(
   db: Db,

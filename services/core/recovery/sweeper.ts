@@ -3,13 +3,13 @@
  * broker outage, a retry that just became due, a lease the reaper recovered) through the
  * `sweep-due` transition, and republishes stale ones only where their queue has nothing ready.
  */
-import { publishTask } from '../../core/amqp/publish-task';
-import type { Publisher } from '../../core/amqp/publisher';
-import type { QueueSpec } from '../../core/amqp/topology';
-import type { Db } from '../../core/db/database';
-import type { Logger } from '../../core/log/logger';
-import { sweepDue, typesWithStaleRows, type DueRow, type SweepOptions } from '../../core/tasks/state/sweep-due';
-import { contextFrom } from '../../core/telemetry/tracing';
+import { publishTask } from '../amqp/publish-task';
+import type { Publisher } from '../amqp/publisher';
+import type { QueueSpec } from '../amqp/topology';
+import type { Db } from '../db/database';
+import type { Logger } from '../log/logger';
+import { sweepDue, typesWithStaleRows, type DueRow, type SweepOptions } from '../tasks/state/sweep-due';
+import { contextFrom } from '../telemetry/tracing';
 
 export interface SweepDeps {
   db: Db;
