@@ -139,7 +139,11 @@ describe('every shipped scenario', () => {
 });
 
 describe('autoscaling.mode', () => {
-  const twoGroups = { workerGroups: { simulate: { taskTypes: ['simulate'] }, bulk: { taskTypes: ['bulk'], concurrency: 2 } } };
+  // `bulk` is a type of a derived image (extensionTaskTypes) with a queue of its own: two groups on one queue are refused.
+  const twoGroups = {
+    extensionTaskTypes: [{ name: 'bulk', queue: 'bulk' }],
+    workerGroups: { simulate: { taskTypes: ['simulate'] }, bulk: { taskTypes: ['bulk'], concurrency: 2 } },
+  };
 
   test('keda: one ScaledObject per worker group, targeting its Deployment and naming its queues', () => {
     const docs = base({ 'config.AMQP_PREFIX': 'acme' }, twoGroups);
@@ -208,6 +212,7 @@ describe('autoscaling.mode', () => {
 describe('worker groups', () => {
   test('each group gets its own Deployment with task types, concurrency, prefetch, resources and PDB', () => {
     const docs = base({}, {
+      extensionTaskTypes: [{ name: 'heavy', queue: 'heavy' }],
       workerGroups: {
         simulate: { taskTypes: ['simulate'] },
         heavy: { taskTypes: ['heavy'], concurrency: 2, prefetch: 64, drainTimeoutSeconds: 90, resources: { limits: { memory: '2Gi' } } },
