@@ -27,6 +27,8 @@ describe('scale-down never cuts a task', () => {
 
   test('per group: an hour-long group gets an hour of grace, a short group keeps a short one', () => {
     const docs = base({}, {
+      // `report` and `export` are a derived image's types (extensionTaskTypes), each with its own queue.
+      extensionTaskTypes: [{ name: 'report', queue: 'report' }, { name: 'export', queue: 'export' }],
       workerGroups: { simulate: { taskTypes: ['simulate'], maxTaskSeconds: 10 }, long: { taskTypes: ['report'], maxTaskSeconds: 3600 } },
     });
     assert.equal(envOf(worker(docs, 'long')).DRAIN_TIMEOUT_MS, '3605000');
@@ -47,7 +49,10 @@ describe('scale-down never cuts a task', () => {
 });
 
 describe('the scaling signal counts the work that exists', () => {
-  const groups = { workerGroups: { simulate: { taskTypes: ['simulate'], concurrency: 4 }, reports: { taskTypes: ['report', 'export'], concurrency: 2 } } };
+  const groups = {
+    extensionTaskTypes: [{ name: 'report', queue: 'report' }, { name: 'export', queue: 'export' }],
+    workerGroups: { simulate: { taskTypes: ['simulate'], concurrency: 4 }, reports: { taskTypes: ['report', 'export'], concurrency: 2 } },
+  };
 
   test('keda: each group scales on its PostgreSQL work (the app\'s own query) per concurrency, and on its queues', () => {
     const docs = base({}, groups);
