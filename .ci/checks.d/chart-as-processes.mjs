@@ -7,36 +7,19 @@
 // This proves the chart and the app agree without a cluster.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { AMQP, dropNames, freePort, freshNames, PG_ADMIN } from './lib/local-infra.mjs';
 import { resolveEnv as resolvePodEnv } from './lib/pod-spec.mjs';
 import { ofKind, render, ROOT } from './lib/render.mjs';
 
-const require = createRequire(path.join(ROOT, 'package.json'));
-const PG_ADMIN = process.env.TASKER_CHECK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const AMQP = process.env.TASKER_CHECK_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
-const suffix = `${process.pid}_${Date.now().toString(36)}`;
-const database = `tasker_chart_${suffix}`;
-const prefix = `tasker-chart-${suffix}`.replace(/_/g, '-');
+const { database, prefix } = freshNames('chart');
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-chart-processes-'));
 const children = new Set();
 
 const step = (msg) => console.log(`  · ${msg}`);
 // Timers are unref'd: a pending timeout race must not keep the process alive once the check is done.
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
-
-/** A free TCP port on loopback, so the run never clashes with a developer's 8000/8001. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The image's contract, read from the Dockerfile's final stage: WORKDIR and ENTRYPOINT. */
 function imageContract() {
@@ -171,26 +154,7 @@ async function stopAndExpectZero(child, graceSeconds) {
 
 async function cleanup() {
   for (const c of children) c.kill('SIGKILL');
-  const { Client } = require('pg');
-  const pg = new Client({ connectionString: PG_ADMIN });
-  try {
-    await pg.connect();
-    await pg.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } catch (e) {
-    console.error(`  (cleanup: could not drop ${database}: ${e.message})`);
-  } finally {
-    await pg.end().catch(() => undefined);
-  }
-  const amqp = require('amqplib');
-  try {
-    const conn = await amqp.connect(AMQP);
-    const ch = await conn.createChannel();
-    for (const q of [`${prefix}.q.simulate`, `${prefix}.dead-letter`]) await ch.deleteQueue(q);
-    for (const x of [`${prefix}.tasks`, `${prefix}.dlx`]) await ch.deleteExchange(x);
-    await conn.close();
-  } catch (e) {
-    console.error(`  (cleanup: could not delete ${prefix}.* topology: ${e.message})`);
-  }
+  await dropNames({ database, prefix });
 }
 
 async function main() {
