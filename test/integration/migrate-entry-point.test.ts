@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
+import { ADMIN_DATABASE_URL, adminQuery } from '../support/infra';
 import { generateApiKey, hashApiKey } from '../../services/core/auth/api-key';
 
-const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MIGRATE = path.resolve(__dirname, '../../services/migrate/main.js');
 const dbName = `tasker_test_migrate_${randomBytes(4).toString('hex')}`;
 
@@ -45,7 +44,7 @@ function runMigrate(env: Record<string, string>, timeoutMs = 60_000, onOutput: (
 }
 
 function urlFor(port: number, database = dbName): string {
-  const u = new URL(ADMIN_URL);
+  const u = new URL(ADMIN_DATABASE_URL);
   u.port = String(port);
   u.pathname = `/${database}`;
   return u.toString();
@@ -64,7 +63,7 @@ function reservePort(): Promise<number> {
 
 /** A TCP proxy on `port` to the real PostgreSQL: "the database starts accepting connections now". */
 function startProxy(port: number): Promise<net.Server> {
-  const target = new URL(ADMIN_URL);
+  const target = new URL(ADMIN_DATABASE_URL);
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     client.pipe(upstream).pipe(client);
@@ -77,25 +76,13 @@ function startProxy(port: number): Promise<net.Server> {
   });
 }
 
-async function adminQuery<T>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${database}`;
-  const c = new Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
 describe('migrate entry point', () => {
-  const pgPort = Number(new URL(ADMIN_URL).port || 5432);
+  const pgPort = Number(new URL(ADMIN_DATABASE_URL).port || 5432);
   let proxy: net.Server | undefined;
 
   before(async () => {
     await adminQuery('SELECT 1').catch((e: unknown) => {
-      throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL}; run bash .ci/ensure-services`, { cause: e });
+      throw new Error(`PostgreSQL is not reachable at ${ADMIN_DATABASE_URL}; run bash .ci/ensure-services`, { cause: e });
     });
   });
   after(async () => {

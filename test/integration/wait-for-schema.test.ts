@@ -5,37 +5,26 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
+import { ADMIN_DATABASE_URL, adminQuery } from '../support/infra';
 import { loadConfig } from '../../services/core/config/config';
 import { createDatabase, requiredSchemaVersion, type Db } from '../../services/core/db/database';
 import { createLogger } from '../../services/core/log/logger';
 import { waitForSchema } from '../../services/core/db/wait-for-schema';
 
-const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dbName = `tasker_test_schema_${randomBytes(4).toString('hex')}`;
-
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('waitForSchema', () => {
   let db: Db;
   before(async () => {
-    await admin(`CREATE DATABASE ${dbName}`);
-    const url = new URL(ADMIN_URL);
+    await adminQuery(`CREATE DATABASE ${dbName}`);
+    const url = new URL(ADMIN_DATABASE_URL);
     url.pathname = `/${dbName}`;
     const config = loadConfig({ DATABASE_URL: url.toString(), NODE_ENV: 'test' });
     db = createDatabase(config, createLogger('tasker-test', 'silent'), 'tasker-test');
   });
   after(async () => {
     await db.destroy();
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   });
 
   it('aborts while held (a SIGTERM before the schema arrives)', async () => {

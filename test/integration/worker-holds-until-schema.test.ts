@@ -11,9 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
-import { Client } from 'pg';
+import { ADMIN_DATABASE_URL, adminQuery } from '../support/infra';
 
-const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const SERVICES = path.resolve(__dirname, '../../services');
 const id = randomBytes(4).toString('hex');
@@ -21,16 +20,6 @@ const dbName = `tasker_test_hold_${id}`;
 const prefix = `thold${id}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -71,8 +60,8 @@ describe('worker in plain-Job mode', () => {
   let adminPort: number;
 
   before(async () => {
-    await admin(`CREATE DATABASE ${dbName}`); // empty: no migrations yet
-    const url = new URL(ADMIN_URL);
+    await adminQuery(`CREATE DATABASE ${dbName}`); // empty: no migrations yet
+    const url = new URL(ADMIN_DATABASE_URL);
     url.pathname = `/${dbName}`;
     adminPort = await freePort();
     env = {
@@ -88,7 +77,7 @@ describe('worker in plain-Job mode', () => {
   });
   after(async () => {
     worker?.kill('SIGKILL');
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     const conn = await amqp.connect(RABBITMQ_URL);
     const ch = await conn.createChannel();
     for (const q of [`${prefix}.q.simulate`, `${prefix}.dead-letter`]) await ch.deleteQueue(q);

@@ -101,6 +101,19 @@ async function removeTopology(rabbitmqUrl: string, prefix: string): Promise<void
   }
 }
 
+/** Runs one statement as the admin user (on `database`, default postgres) and returns its rows. */
+export async function adminQuery<T>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  const u = new URL(ADMIN_DATABASE_URL);
+  u.pathname = `/${database}`;
+  const c = new Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
