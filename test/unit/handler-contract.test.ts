@@ -8,7 +8,7 @@ import pino from 'pino';
 import { PermanentError, RetryLaterError, type TaskContext, type TaskHandler } from '../../services/core/tasks/handler-contract';
 import type { Task } from '../../services/core/tasks/task';
 import { AbortReason } from '../../services/worker/execution/abort-reason';
-import { executeAttempt } from '../../services/worker/execution/attempt-executor';
+import { startAttempt } from '../../services/worker/execution/attempt-executor';
 import { classifyFailure } from '../../services/worker/execution/failure-classifier';
 import { threadHandler } from '../../services/worker/threads/thread-runner';
 import { run as inlineRun } from '../plugin/test-thread.handler';
@@ -74,7 +74,7 @@ describe('handler contract', () => {
 
       it('a timeout ends the attempt with the timeout reason', async () => {
         const task = { id: ctx().taskId, type: 'test.thread', attempts: 1, maxAttempts: 3, timeoutMs: 100, payload: { mode: 'sleep', durationMs: 30_000 } };
-        const p = executeAttempt(h, task as Task, new AbortController(), pino({ level: 'silent' }));
+        const p = startAttempt(h, task as Task, new AbortController(), pino({ level: 'silent' })).result;
         await assert.rejects(p, (e: Error) => e instanceof AbortReason && e.kind === 'timeout');
       });
     });

@@ -46,17 +46,6 @@ export function startAttempt(
   return { result, settled, isSettled: () => done };
 }
 
-/** Runs the attempt to its result (what `startAttempt` wraps); exported for tests that need only the result. */
-export async function executeAttempt(
-  handler: TaskHandler | undefined,
-  task: Task,
-  ac: AbortController,
-  logger: Logger,
-  around?: <T>(fn: () => Promise<T>) => Promise<T>,
-): Promise<AttemptSuccess> {
-  return startAttempt(handler, task, ac, logger, around).result;
-}
-
 async function run(
   handler: TaskHandler | undefined,
   task: Task,

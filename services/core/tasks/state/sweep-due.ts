@@ -15,6 +15,9 @@
  */
 import type { Db } from '../../db/database';
 
+/** A stale row: pending, due, and published more than `republishAfterMs` (the one argument) ago. */
+const STALE = `status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()`;
+
 export interface DueRow {
   id: string;
   type: string;
@@ -36,7 +39,7 @@ export interface SweepOptions {
 export async function typesWithStaleRows(db: Db, republishAfterMs: number): Promise<string[]> {
   const r = await db.raw<{ rows: { type: string }[] }>(
     `SELECT DISTINCT type FROM tasks
-      WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()`,
+      WHERE ${STALE}`,
     [republishAfterMs],
   );
   return r.rows.map((x) => x.type);
@@ -54,7 +57,7 @@ export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly s
         ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
      ), stale AS (
        SELECT id, 'stale' AS reason FROM tasks
-        WHERE status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()
+        WHERE ${STALE}
           AND type = ANY(?::text[])
         ORDER BY published_at LIMIT ? FOR UPDATE SKIP LOCKED
      ), picked AS (SELECT * FROM unconfirmed UNION ALL SELECT * FROM stale)
