@@ -9,6 +9,8 @@ export const BENCH = {
   scale,
   adminDatabaseUrl: process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   rabbitmqUrl: process.env.BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  /** Redis for the BullMQ peer (skipped, with a note, when nothing answers there). */
+  redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   /** Seconds per autocannon load point (bare Koa, ingest, tracing). */
   loadSeconds: s(10, 2),
   warmupSeconds: 1,
@@ -26,12 +28,16 @@ export const BENCH = {
   drainTasks: s(100_000, 2000),
   /** A drain stops at this cap even if the backlog is not empty (the rate is then done/elapsed). */
   drainCapSeconds: s(15, 5),
+  /** Upper bound on a peer finishing what was submitted (the slow PostgreSQL queues: the rate is then done / elapsed). */
+  peerSettleCapSeconds: s(20, 5),
+  /** Skips the peers (`--no-peers` or BENCH_PEERS=0): Tasker's own figures only. */
+  peers: !process.argv.includes('--no-peers') && process.env.BENCH_PEERS !== '0',
   /** Upper bound on waiting for a submitted batch to finish. */
   settleCapSeconds: s(30, 5),
   /** The as-fast-as-possible submission stops after this long even if not all tasks were sent. */
   e2eSubmitCapSeconds: s(12, 4),
-  /** Steps that would start after this many seconds are skipped (the run must stay under 5 minutes). */
-  budgetSeconds: 280,
+  /** Steps that would start after this many seconds are skipped (with the peers the run must stay under 10 minutes). */
+  budgetSeconds: 500,
   workerConcurrency: Number(process.env.BENCH_WORKER_CONCURRENCY ?? '512') || 512,
   /** No-op tasks: slots are held only for the claim and completion round trips, and a quorum queue
    * returns credit only after the ack commits, so both are set well above a real deployment's. */

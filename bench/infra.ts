@@ -63,7 +63,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     await db?.end().catch(() => undefined);
     const c = await amqp.connect(BENCH.rabbitmqUrl).catch(() => null);
     if (c) {
-      await deleteTopology(c, topology, [`${prefix}.bench-reference`]).catch(() => undefined);
+      await deleteTopology(c, topology, [`${prefix}.bench-reference`, `${prefix}.bench-naive`]).catch(() => undefined);
       await c.close().catch(() => undefined);
     }
     const a = new pg.Client({ connectionString: BENCH.adminDatabaseUrl, connectionTimeoutMillis: 5_000 });

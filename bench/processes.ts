@@ -3,7 +3,7 @@
  * the bare-Koa reference server as child processes, waits for readiness, and stops them. Every
  * child is registered so that a failing or interrupted run still kills them all.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { freePort, launchService, type ServiceName } from '../services/core/runtime/launcher';
 import path from 'node:path';
 import { peakRssMb } from './proc-stats';
@@ -120,6 +120,40 @@ export async function runToExit(name: 'migrate', env: Record<string, string>, ti
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A benchmark-only child (a peer's worker or the naive service) with an IPC channel; resolves once
+ * it sends `{ ready: true }` (or, with `readyPort`, once it answers HTTP there).
+ */
+export async function forkPeer(name: string, script: string, args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Service> {
+  const child = fork(path.join(__dirname, script), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const svc = watch(name, child);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${svc.tail()}`)), timeoutMs);
+    child.on('message', (m: { ready?: boolean }) => {
+      if (!m.ready) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    void svc.exited.then((code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}) before it was ready:\n${svc.tail()}`))));
+  });
+  return svc;
+}
+
+/** Sends `{ cmd }` to a forked child and resolves with its first answer carrying `key`. */
+export function ask<T>(s: Service, cmd: string, key: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${s.name} did not answer ${cmd}`)), timeoutMs);
+    const on = (m: Record<string, unknown>) => {
+      if (!(key in m)) return;
+      clearTimeout(timer);
+      s.child.off('message', on);
+      resolve(m[key] as T);
+    };
+    s.child.on('message', on);
+    s.child.send({ cmd });
+  });
 }
 
 export function startBareKoa(port: number): Service {

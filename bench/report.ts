@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { E2ePhase } from './end-to-end';
+import { peerGoals } from './peers/goals';
 import type { Results } from './results';
 import { allPeakRss, ISSUE_REFERENCES, type TargetCheck } from './targets';
 
@@ -146,6 +147,45 @@ export function renderTable(r: Results, checks: TargetCheck[]): string {
         `accepted ${x.accepted}, with row ${x.acceptedWithRow}, terminal ${x.terminal}, lost ${x.lost}; all terminal ${f1(x.recoverySeconds)} s after the load ended`,
     );
   }
+  if (r.peers.length > 0) {
+    out.push('\nPEERS: the same no-op workload, same machine, same run (settings in BENCHMARKS.md and the JSON)');
+    const t = (p: { p50: number; p99: number } | undefined) => (p ? `${f1(p.p50)} / ${f1(p.p99)}` : '-');
+    const e1 = r.endToEnd.find((e) => e.workers === 1);
+    const rows: string[][] = [];
+    if (e1) {
+      rows.push([
+        'Tasker (1 API + 1 worker)',
+        f0(e1.fast.tasksPerSec),
+        t(e1.paced.stats.submitToStartMs),
+        Object.entries(e1.fast.cpuPer1000).map(([k, v]) => `${k} ${f2(v)}`).join(', '),
+      ]);
+    }
+    for (const p of r.peers) {
+      if (p.skipped) rows.push([`${p.name}`, 'skipped', p.skipped, '']);
+      else
+        rows.push([
+          `${p.name} ${p.version.startsWith('bench/') ? '' : p.version}`.trim(),
+          p.fast ? `${f0(p.fast.tasksPerSec)}${p.fast.settled ? '' : ` (${p.fast.done}/${p.fast.submitted} in cap)`}` : '-',
+          t(p.paced?.submitToStartMs),
+          p.fast ? Object.entries(p.fast.cpuPer1000).map(([k, v]) => `${k} ${f2(v)}`).join(', ') : '',
+        ]);
+    }
+    out.push(table(['system', 'e2e tasks/s', 'paced 500/s start p50 / p99 ms', 'CPU s per 1k (own processes)'], rows));
+    const naive = r.peers.find((p) => p.ingest);
+    if (naive?.ingest) {
+      out.push(
+        `  naive service ingest, 50 conns: ${f0(naive.ingest.reqPerSec)} req/s, p50 ${f1(naive.ingest.latencyMs.p50)} ms, p99 ${f1(naive.ingest.latencyMs.p99)} ms, ` +
+          `API CPU ${naive.ingest.apiCpuMsPerReq.toFixed(3)} ms/req`,
+      );
+    }
+    out.push('\nGOALS (issue 15): Tasker as ratios to the peers of this run');
+    out.push(
+      table(
+        ['goal', 'target', 'measured', 'met'],
+        peerGoals(r).map((g) => [g.goal, g.target, g.measured, g.met === 'skipped' ? 'skipped' : g.met ? 'met' : 'NOT MET']),
+      ),
+    );
+  }
   out.push('\nTARGETS (issue 7)');
   out.push(
     table(
@@ -179,6 +219,6 @@ export function writeJson(r: Results, checks: TargetCheck[]): string {
     pgInsertPerIssue: ref.pgInsert.rowsPerSec / ISSUE_REFERENCES.pgInsertRowsPerSec,
     amqpPublishPerIssue: ref.amqpPublish.msgPerSec / ISSUE_REFERENCES.amqpPublishMsgPerSec,
   };
-  fs.writeFileSync(file, `${JSON.stringify({ ...r, ratios, issueReferences: ISSUE_REFERENCES, targets: checks }, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify({ ...r, ratios, issueReferences: ISSUE_REFERENCES, targets: checks, peerGoals: peerGoals(r) }, null, 2)}\n`);
   return file;
 }

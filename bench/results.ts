@@ -2,6 +2,7 @@
 import type { DrainRun } from './drain';
 import type { E2eRun } from './end-to-end';
 import type { IngestRun } from './ingest';
+import type { PeerRun } from './peers/peer-runs';
 import type { References } from './reference';
 import type { ReliabilityRun } from './reliability';
 
@@ -38,6 +39,8 @@ export interface Results {
   endToEnd: E2eRun[];
   drain: DrainRun[];
   reliability: ReliabilityRun | null;
+  /** The peers measured in the same run (empty with --no-peers). */
+  peers: PeerRun[];
   /** Error/fatal log lines the services wrote, by "scenario / process": count and a few samples. */
   serviceErrors: Record<string, { count: number; samples: string[] }>;
   errors: string[];

@@ -11,6 +11,7 @@ import { endToEnd, type E2eRun } from './end-to-end';
 import { createBenchEnv, serverVersions, type BenchEnv } from './infra';
 import { ingestRun, type IngestRun } from './ingest';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
+import { libraryPeerRun, naiveRun, LIBRARY_PEERS, type PeerRun } from './peers/peer-runs';
 import { killAll, serviceErrors, setScenario } from './processes';
 import { waitForQuiet } from './proc-stats';
 import { amqpPublish, bareKoa, pgInsert } from './reference';
@@ -127,6 +128,17 @@ async function main(): Promise<number> {
     const drains: DrainRun[] =
       (await step(`drain: ${BENCH.drainTasks} backlog, 1 worker then 2 workers (cap ${BENCH.drainCapSeconds} s each)`, () => drain(e))) ?? [];
 
+    // The peers on the same machine in the same run (issue 15): the ratios are what we publish.
+    const peers: PeerRun[] = [];
+    if (BENCH.peers) {
+      const naive = await step('peers: naive Koa + pg + amqplib service (ingest, end to end, paced)', () => naiveRun(e));
+      if (naive) peers.push(naive);
+      for (const peer of LIBRARY_PEERS) {
+        const x = await step(`peers: ${peer.name} ${peer.version} (end to end, paced)`, () => libraryPeerRun(e, peer));
+        if (x) peers.push(x);
+      }
+    }
+
     const results: Results = {
       startedAt,
       totalSeconds: (performance.now() - t0) / 1000,
@@ -148,6 +160,7 @@ async function main(): Promise<number> {
       endToEnd: e2e,
       drain: drains,
       reliability: rel,
+      peers,
       serviceErrors: Object.fromEntries(serviceErrors),
       errors,
     };

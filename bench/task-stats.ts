@@ -16,7 +16,8 @@ export interface TaskStats {
   nonTerminal: { status: string; attempts: number; published: boolean; n: number }[];
 }
 
-export async function taskStats(env: BenchEnv): Promise<TaskStats> {
+/** `table`: `tasks`, or the naive peer's `naive_tasks` (same timestamp columns). */
+export async function taskStats(env: BenchEnv, table: 'tasks' | 'naive_tasks' = 'tasks'): Promise<TaskStats> {
   const r = await env.db.query<{
     total: string;
     done: string;
@@ -37,9 +38,11 @@ export async function taskStats(env: BenchEnv): Promise<TaskStats> {
            percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at) * 1000) AS done_ms,
            (max(extract(epoch FROM started_at - created_at)) * 1000)::float8 AS start_max,
            (max(extract(epoch FROM finished_at - created_at)) * 1000)::float8 AS done_max
-      FROM tasks`);
+      FROM ${table}`);
   const stuck = await env.db.query<{ status: string; attempts: number; published: boolean; n: string }>(
-    `SELECT status, attempts, published_at IS NOT NULL AS published, count(*) AS n
+    table !== 'tasks'
+      ? `SELECT status, 0 AS attempts, true AS published, count(*) AS n FROM ${table} WHERE status <> 'done' GROUP BY 1`
+      : `SELECT status, attempts, published_at IS NOT NULL AS published, count(*) AS n
        FROM tasks WHERE status NOT IN ('done', 'failed', 'cancelled')
       GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 10`,
   );
@@ -62,12 +65,19 @@ export async function taskStats(env: BenchEnv): Promise<TaskStats> {
  * for `stallSeconds` (tasks that are stuck would otherwise hold the run for the whole cap).
  * Returns the terminal count.
  */
-export async function waitTerminal(env: BenchEnv, expected: number, capSeconds: number, stallSeconds = 3, everyMs = 250): Promise<number> {
+export async function waitTerminal(
+  env: BenchEnv,
+  expected: number,
+  capSeconds: number,
+  stallSeconds = 3,
+  everyMs = 250,
+  table: 'tasks' | 'naive_tasks' = 'tasks',
+): Promise<number> {
   const deadline = performance.now() + capSeconds * 1000;
   let terminal = -1;
   let movedAt = performance.now();
   while (performance.now() < deadline) {
-    const r = await env.db.query<{ n: string }>(`SELECT count(*) AS n FROM tasks WHERE status IN ('done', 'failed', 'cancelled')`);
+    const r = await env.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE status IN ('done', 'failed', 'cancelled')`);
     const now = Number(r.rows[0]?.n ?? 0);
     if (now !== terminal) movedAt = performance.now();
     terminal = now;
