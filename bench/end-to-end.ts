@@ -10,6 +10,7 @@ import { cannon, paced, type LoadResult } from './load';
 import { startApi, startWorker, type Service } from './processes';
 import { CpuMeter, type CpuUsage } from './proc-stats';
 import { taskStats, waitTerminal, type TaskStats } from './task-stats';
+import { WriteMeter, type WriteStats } from './write-stats';
 
 export interface E2ePhase {
   load: Omit<LoadResult, 'acceptedIds'>;
@@ -22,6 +23,8 @@ export interface E2ePhase {
   cpu: CpuUsage;
   /** CPU seconds per 1,000 completed tasks, per process (api, worker-1, ...). */
   cpuPer1000: Record<string, number>;
+  /** Row writes and WAL bytes per finished task (write-stats.ts); 1 worker only (each reading waits 11 s). */
+  writes: WriteStats | null;
 }
 
 export interface E2eRun {
@@ -58,11 +61,13 @@ export async function endToEnd(env: BenchEnv, workers: number): Promise<E2eRun> 
 }
 
 async function phase(env: BenchEnv, pids: Record<string, number>, load: () => Promise<LoadResult>): Promise<E2ePhase> {
+  const writes = pids['worker-2'] === undefined ? await WriteMeter.begin(env) : null;
   const meter = new CpuMeter(pids);
   const r = await load();
   const terminal = await waitTerminal(env, r.ok2xx, BENCH.settleCapSeconds);
   const cpu = meter.stop();
   const stats = await taskStats(env);
+  const written = writes ? await writes.end(stats.done) : null;
   const cpuPer1000: Record<string, number> = {};
   for (const [k, v] of Object.entries(cpu.cpuSeconds)) {
     if (k === 'api' || k.startsWith('worker')) cpuPer1000[k] = stats.done > 0 ? (v / stats.done) * 1000 : 0;
@@ -76,5 +81,6 @@ async function phase(env: BenchEnv, pids: Record<string, number>, load: () => Pr
     settled: terminal >= r.ok2xx,
     cpu,
     cpuPer1000,
+    writes: written,
   };
 }

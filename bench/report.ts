@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { E2ePhase } from './end-to-end';
 import { peerGoals } from './peers/goals';
 import type { Results } from './results';
+import type { WriteStats } from './write-stats';
 import { allPeakRss, ISSUE_REFERENCES, type TargetCheck } from './targets';
 
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -28,6 +29,14 @@ export function saturation(c: Record<string, number>, machineCores: number): str
   if (machine >= 0.9 * machineCores) parts.push(`machine CPU saturated (${f2(machine)}/${machineCores}, other work ${f2(c.other ?? 0)})`);
   parts.push(...hot);
   return parts.length > 0 ? parts.join('; ') : 'no CPU saturated: bound by round trips, locks or waits';
+}
+
+/** Row writes per task by table (ins/upd(HOT)/del) and WAL bytes, e.g. "tasks 1 ins + 2 upd (0 HOT)". */
+export function writesLine(w: WriteStats): string {
+  const t = Object.entries(w.perTask)
+    .map(([name, v]) => `${name} ${[v.ins ? `${f2(v.ins)} ins` : '', v.upd ? `${f2(v.upd)} upd (${f2(v.hot)} HOT)` : '', v.del ? `${f2(v.del)} del` : ''].filter(Boolean).join(' + ')}`)
+    .join('; ');
+  return `${f2(w.rowWritesPerTask)} row writes (${f2(w.indexedWritesPerTask)} touching indexes): ${t}; WAL ${f0(w.walBytesPerTask)} B (cluster-wide)`;
 }
 
 function cores(c: Record<string, number>): string {
@@ -116,6 +125,9 @@ export function renderTable(r: Results, checks: TargetCheck[]): string {
     }
     out.push(`  ${e.workers}w fast, CPU cores busy: ${cores(e.fast.cpu.cores)} -> ${saturation(e.fast.cpu.cores, m.cores)}`);
     out.push(`  ${e.workers}w fast, CPU s per 1,000 tasks: ${Object.entries(e.fast.cpuPer1000).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
+    for (const [label, p] of [['fast', e.fast], ['paced', e.paced]] as const) {
+      if (p.writes) out.push(`  ${e.workers}w ${label}, durable writes per task: ${writesLine(p.writes)}`);
+    }
   }
   out.push('\nDRAIN: backlog of due no-op tasks in table and queue; 1 worker to half of it, then 2 fresh workers on the rest');
   out.push(
