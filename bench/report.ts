@@ -66,6 +66,14 @@ export function renderTable(r: Results, checks: TargetCheck[]): string {
       ],
     ),
   );
+  if (r.publishCosts.length > 0) {
+    out.push(
+      table(
+        ['confirmed publish, quorum queue', 'msg/s', 'publisher CPU µs/msg', 'RabbitMQ CPU µs/msg'],
+        r.publishCosts.map((c) => [c.mode, f0(c.msgPerSec), f1(c.publisherCpuUsPerMsg), f1(c.rabbitmqCpuUsPerMsg)]),
+      ),
+    );
+  }
   out.push('\nINGEST: POST /tasks, API alone (no worker)');
   out.push(
     table(

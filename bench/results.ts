@@ -3,6 +3,7 @@ import type { DrainRun } from './drain';
 import type { E2eRun } from './end-to-end';
 import type { IngestRun } from './ingest';
 import type { PeerRun } from './peers/peer-runs';
+import type { PublishCost } from './publish-cost';
 import type { References } from './reference';
 import type { ReliabilityRun } from './reliability';
 
@@ -23,6 +24,8 @@ export interface Results {
   machine: Machine;
   settings: Record<string, unknown>;
   references: References;
+  /** The confirmed publish, three ways (publish-cost.ts). */
+  publishCosts: PublishCost[];
   ingest: IngestRun[];
   tracing: {
     offReqPerSec: number;

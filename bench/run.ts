@@ -14,6 +14,7 @@ import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import { libraryPeerRun, naiveRun, LIBRARY_PEERS, type PeerRun } from './peers/peer-runs';
 import { killAll, serviceErrors, setScenario } from './processes';
 import { waitForQuiet } from './proc-stats';
+import { publishCost } from './publish-cost';
 import { amqpPublish, bareKoa, pgInsert } from './reference';
 import { reliability, type ReliabilityRun } from './reliability';
 import { renderTable, writeJson } from './report';
@@ -76,6 +77,7 @@ async function main(): Promise<number> {
     const ins = await step('reference: PostgreSQL single-row inserts', () => pgInsert(e));
     const pub = await step('reference: RabbitMQ confirmed publishes', () => amqpPublish(e));
     if (!koa || !ins || !pub) throw new Error(`a reference point failed: ${errors.join('; ')}`);
+    const publishCosts = (await step('reference: what a confirmed publish costs, per message and per batch', () => publishCost(e))) ?? [];
 
     const ingest: IngestRun[] = [];
     const push = (x: IngestRun | null) => {
@@ -155,6 +157,7 @@ async function main(): Promise<number> {
       // The services' settings as spawned, without this run's connection URLs and prefix.
       settings: { ...BENCH, serviceEnv: Object.fromEntries(Object.entries(e.serviceEnv).filter(([k]) => !/_URL$|^AMQP_PREFIX$/.test(k))) },
       references: { bareKoa: koa, pgInsert: ins, amqpPublish: pub },
+      publishCosts,
       ingest,
       tracing,
       endToEnd: e2e,
