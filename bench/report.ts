@@ -205,6 +205,7 @@ export function renderTable(r: Results, checks: TargetCheck[]): string {
         peerGoals(r).map((g) => [g.goal, g.target, g.measured, g.met === 'skipped' ? 'skipped' : g.met ? 'met' : 'NOT MET']),
       ),
     );
+    for (const g of peerGoals(r).filter((x) => x.met === false && x.boundBy)) out.push(`  ${g.goal}: ${g.boundBy}`);
   }
   out.push('\nTARGETS (issue 7)');
   out.push(
