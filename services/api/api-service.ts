@@ -24,10 +24,13 @@ import { createApiKeyRepository } from '../core/auth/api-key.repository';
 import { buildApp, buildOpsApp } from './app';
 import { createAuthenticator } from './domain/authenticator';
 import { createTaskRepository } from './data-access/task.repository';
+import { createTerminalListener } from './data-access/terminal-listener';
 import { createTaskDispatcher } from './domain/task-dispatcher';
 import { createTaskService } from './domain/task.service';
+import { createWaiterHub } from './domain/waiter-hub';
 import { createApiMetrics } from './metrics';
 import { createQueueMonitor } from './queue-monitor';
+import { openApiDocument } from './routes/openapi';
 
 export interface ApiService extends Service {
   /** Connects, listens; resolves with the bound port(s). */
@@ -61,13 +64,31 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     logger,
     beforePublish: extensions.find((e) => e.beforeDispatch)?.beforeDispatch,
   });
-  const tasks = createTaskService(repo, dispatcher, {
-    types,
+  // Requests waiting for a result (?wait=): woken by this process's one LISTEN connection.
+  const waiters = createWaiterHub({
+    findTerminal: (ids) => repo.findTerminal(ids),
+    recheckMs: config.WAIT_RECHECK_MS,
+    logger,
+    onStart: () => metrics.waiters.inc(),
+    onEnd: (outcome) => {
+      metrics.waiters.dec();
+      metrics.waits.inc({ outcome });
+    },
+  });
+  const terminalListener = createTerminalListener(config.DATABASE_URL, waiters, logger);
+  // The limits the request schemas carry: the service validates with them, /openapi.json documents them.
+  const schemaLimits = {
     timeoutCeilingMs: config.TASK_TIMEOUT_CEILING_MS,
-    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
     listMaxLimit: config.LIST_MAX_LIMIT,
-    replayRatePerSecond: config.REPLAY_RATE_PER_SECOND,
     replayMaxBatch: config.REPLAY_MAX_BATCH,
+    batchMaxTasks: config.BATCH_MAX_TASKS,
+    waitMaxSeconds: config.WAIT_MAX_SECONDS,
+  };
+  const tasks = createTaskService(repo, dispatcher, waiters, {
+    ...schemaLimits,
+    types,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    replayRatePerSecond: config.REPLAY_RATE_PER_SECOND,
     maxPendingPerClient: config.MAX_PENDING_PER_CLIENT,
   });
   const auth = createAuthenticator({
@@ -146,7 +167,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     ...ops,
     tasks,
     logger,
-    limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH },
+    limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, batchMaxBodyBytes: config.BATCH_MAX_BODY_BYTES },
     metrics,
     auth,
     db,
@@ -155,6 +176,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     trustCallerSampling: config.TRACE_TRUST_INCOMING_SAMPLING,
     hsts: config.SECURITY_HSTS,
     serveOps: config.API_ADMIN_PORT === 0,
+    openApi: openApiDocument(schemaLimits),
   });
 
   let server: RunningServer | null = null;
@@ -163,6 +185,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
   return {
     async start() {
       await broker.start();
+      terminalListener.start();
+      waiters.start();
       const timeouts = {
         host: config.HOST,
         requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
@@ -180,11 +204,14 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     },
     stop: once(async (signal: string = 'stop') => {
       draining = true;
-      logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'draining in-flight requests');
+      logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS, waiting: waiters.count() }, 'draining in-flight requests; waiting requests answered now');
+      // A waiting request would hold the drain for up to WAIT_MAX_SECONDS: answer it with the
+      // task's current state (Wait-Timed-Out: true) so the client can wait again on another replica.
+      waiters.releaseAll();
       await server?.close(config.DRAIN_TIMEOUT_MS);
       await opsServer?.close(1_000);
       stall.stop();
-      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop()]);
+      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop(), waiters.stop(), terminalListener.stop()]);
       await recoveryLock.release();
       await dispatcher.flush();
       await broker.stop();

@@ -17,8 +17,9 @@ import { tracingEnabled } from '../core/telemetry/sdk-handle';
 import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
-import { tasksRoutes } from './routes/tasks.routes';
+import { tasksRoutes, type BodyLimits } from './routes/tasks.routes';
 import { drainRequest } from './middleware/drain-request';
+import { openApiRoutes } from './routes/openapi.routes';
 
 export interface AppDeps {
   tasks: TaskService;
@@ -27,7 +28,7 @@ export interface AppDeps {
   /** Liveness: why the process should be restarted (a publisher that cannot come back), or null. */
   stalled?: () => string | null;
   logger: Logger;
-  limits: { maxBodyBytes: number; maxJsonDepth: number };
+  limits: BodyLimits;
   metrics: ApiMetrics;
   registry: MetricsRegistry;
   auth: Authenticator;
@@ -39,6 +40,8 @@ export interface AppDeps {
   /** Follow the sampled flag of a caller's traceparent (TRACE_TRUST_INCOMING_SAMPLING). */
   trustCallerSampling: boolean;
   hsts: boolean;
+  /** Served at /openapi.json (routes/openapi.ts). */
+  openApi: Record<string, unknown>;
   /** false when /health, /ready and /metrics are served on a separate admin port. */
   serveOps: boolean;
 }
@@ -64,7 +67,7 @@ export function buildApp(d: AppDeps): Koa {
   } else {
     app.use(authenticate(d.auth));
   }
-  const routers = [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics)];
+  const routers = [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), openApiRoutes(d.openApi)];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

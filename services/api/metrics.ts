@@ -17,6 +17,13 @@ export function createApiMetrics(m: MetricsRegistry) {
     ),
     submitted: counter('tasker_tasks_submitted_total', 'Tasks accepted (202) by type.', ['type']),
     replays: counter('tasker_idempotent_replays_total', 'POST /tasks answered from an earlier request with the same Idempotency-Key.'),
+    batchSize: histogram('tasker_batch_submit_tasks', 'Tasks per accepted POST /tasks/batch.', [], [1, 10, 50, 100, 250, 500, 1000, 5000]),
+    waiters: gauge('tasker_result_waiters', 'Requests in this API process waiting for a task to become terminal (?wait=).'),
+    waits: counter(
+      'tasker_result_waits_total',
+      'Ended waits for a task result, by outcome: terminal (answered by the completion), timeout, aborted (client went away), released (drain).',
+      ['outcome'],
+    ),
     queueReady: gauge('tasker_queue_messages_ready', 'Messages ready for delivery, per queue.', ['queue']),
     queueUnacked: gauge(
       'tasker_queue_messages_unacknowledged',

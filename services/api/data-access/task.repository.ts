@@ -9,14 +9,15 @@ import { insertCapped, type CappedInsertResult } from '../../core/tasks/state/in
 import type { Db } from '../../core/db/database';
 import { toTask, type TaskRow } from '../../core/db/task-row';
 import { cancelTask } from '../../core/tasks/state/cancel';
+import { insertBatch, type BatchInsertResult, type BatchItem } from '../../core/tasks/state/insert-batch';
 import { insertTasks, insertTaskWithKey, type CreatedTask, type IdempotencyClaim, type InsertResult, type NewTask } from '../../core/tasks/state/insert';
 import { markPublished } from '../../core/tasks/state/mark-published';
 import { replayFailed, type ReplayFilter } from '../../core/tasks/state/replay';
 import { retryTask } from '../../core/tasks/state/retry';
 import { IN_SCOPE, scopeArgs, whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
-import type { Task, TaskStatus } from '../../core/tasks/task';
+import { TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
 
-export type { CappedInsertResult, CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
+export type { BatchInsertResult, BatchItem, CappedInsertResult, CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
 
 export interface ListFilter {
   status?: TaskStatus;
@@ -31,7 +32,11 @@ export interface TaskRepository {
   insert(t: NewTask, idem?: IdempotencyClaim): Promise<InsertResult>;
   /** Inserts unless the client would have more than `cap` pending tasks; a known Idempotency-Key replays first. */
   insertCapped(t: NewTask, idem: IdempotencyClaim | undefined, cap: number): Promise<CappedInsertResult>;
+  /** Many tasks in one transaction: all stored or none (`cap` 0 = no pending cap). */
+  insertBatch(items: readonly BatchItem[], cap: number): Promise<BatchInsertResult>;
   findById(id: string, scope: Scope): Promise<Task | null>;
+  /** Which of these ids are terminal (the waiters' re-read). */
+  findTerminal(ids: string[]): Promise<string[]>;
   /** Newest first; each row with its keyset position for the next page's cursor. */
   list(f: ListFilter): Promise<{ task: Task; position: { createdAt: string; id: string } }[]>;
   markPublished(ids: string[]): Promise<void>;
@@ -66,6 +71,15 @@ export function createTaskRepository(db: Db): TaskRepository {
   return {
     insert: async (t, idem) => (idem ? insertTaskWithKey(db, t, idem) : { kind: 'created', task: await inserts.submit(t) }),
     insertCapped: (t, idem, cap) => insertCapped(db, t, idem, cap),
+    insertBatch: (items, cap) => insertBatch(db, items, cap),
+
+    async findTerminal(ids) {
+      const r = await db.raw<{ rows: { id: string }[] }>(`SELECT id FROM tasks WHERE id = ANY(?::uuid[]) AND status = ANY(?::text[])`, [
+        ids,
+        [...TERMINAL_STATUSES],
+      ]);
+      return r.rows.map((row) => row.id);
+    },
 
     async findById(id, scope) {
       const r = await db.raw<{ rows: TaskRow[] }>(`SELECT * FROM tasks WHERE id = ? AND ${IN_SCOPE}`, [id, ...scopeArgs(scope)]);

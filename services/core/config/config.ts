@@ -135,6 +135,14 @@ const schema = z.object({
    * socket's peer is the caller (behind a proxy every caller would then share the proxy's address).
    */
   HTTP_TRUSTED_PROXY_HOPS: int(0, 0, 10),
+  /** Longest `?wait=` (seconds) a request may wait for a task result; keep it below the load balancer's idle timeout. */
+  WAIT_MAX_SECONDS: int(60, 0, 600),
+  /** Waited-for tasks are re-read this often, so a missed NOTIFY delays an answer by at most this long. */
+  WAIT_RECHECK_MS: int(1_000, 50, 60_000),
+  /** Most tasks in one POST /tasks/batch. */
+  BATCH_MAX_TASKS: int(1_000, 1, 10_000),
+  /** Largest POST /tasks/batch body (MAX_BODY_BYTES applies to every other request). */
+  BATCH_MAX_BODY_BYTES: int(16_777_216, 1, 256 * 1_048_576),
   /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
   MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
   /** Deepest JSON nesting accepted in a request body. */
