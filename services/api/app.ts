@@ -67,12 +67,16 @@ export function buildApp(d: AppDeps): Koa {
   } else {
     app.use(authenticate(d.auth));
   }
-  const routers = [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), openApiRoutes(d.openApi)];
-  for (const router of routers) {
+  for (const router of appRouters(d)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
   return app;
+}
+
+/** Every router the app serves (the OpenAPI test checks each route is documented). */
+export function appRouters(d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'limits' | 'metrics' | 'openApi'>) {
+  return [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), openApiRoutes(d.openApi)];
 }
 
 function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'stalled' | 'registry'>) {

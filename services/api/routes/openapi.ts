@@ -86,7 +86,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
       description: 'Asynchronous tasks over HTTP: submit, wait for or read the result, cancel, retry, replay dead letters.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
-    servers: [{ url: 'http://localhost:8000' }],
+    servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     tags: [{ name: 'tasks', description: 'Submitting and following tasks' }, { name: 'operations', description: 'Probes, metrics and this document' }],
     paths: {
