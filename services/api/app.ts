@@ -20,9 +20,12 @@ import { healthRoutes } from '../core/http/health.routes';
 import { tasksRoutes, type BodyLimits } from './routes/tasks.routes';
 import { drainRequest } from './middleware/drain-request';
 import { openApiRoutes } from './routes/openapi.routes';
+import { webhooksRoutes } from './routes/webhooks.routes';
+import type { WebhookDeliveriesService } from './domain/webhook-deliveries.service';
 
 export interface AppDeps {
   tasks: TaskService;
+  deliveries: WebhookDeliveriesService;
   readiness: Record<string, ReadinessCheck>;
   isDraining: () => boolean;
   /** Liveness: why the process should be restarted (a publisher that cannot come back), or null. */
@@ -75,8 +78,10 @@ export function buildApp(d: AppDeps): Koa {
 }
 
 /** Every router the app serves (the OpenAPI test checks each route is documented). */
-export function appRouters(d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'limits' | 'metrics' | 'openApi'>) {
-  return [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), openApiRoutes(d.openApi)];
+export function appRouters(
+  d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'deliveries' | 'limits' | 'metrics' | 'openApi'>,
+) {
+  return [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), webhooksRoutes(d.deliveries), openApiRoutes(d.openApi)];
 }
 
 function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'stalled' | 'registry'>) {

@@ -8,12 +8,16 @@ import type { Logger } from '../../core/log/logger';
 import { parseTerminalPayload, TERMINAL_CHANNEL } from '../../core/tasks/state/terminal-notify';
 import type { WaiterHub } from '../domain/waiter-hub';
 
-export function createTerminalListener(databaseUrl: string, waiters: WaiterHub, logger: Logger): PgListener {
+/** `onTerminal`: also called for every notification (the webhook deliverer looks for due deliveries). */
+export function createTerminalListener(databaseUrl: string, waiters: WaiterHub, logger: Logger, onTerminal?: () => void): PgListener {
   return createPgListener({
     connect: () => listenClient(databaseUrl, 'tasker-api-listen'),
     channel: TERMINAL_CHANNEL,
     name: 'terminal-listener',
-    onNotification: (payload) => waiters.wake(parseTerminalPayload(payload)),
+    onNotification: (payload) => {
+      waiters.wake(parseTerminalPayload(payload));
+      onTerminal?.();
+    },
     onListening: () => void waiters.recheck().catch((err: unknown) => logger.warn({ err }, 'could not re-read waited tasks after LISTEN')),
     logger,
   });

@@ -27,6 +27,11 @@ export function taskSchemas(o: SchemaLimits) {
       type: taskType.optional().meta({ description: 'Task type (default `simulate`); see the 400 `unknown_type` answer for the known types.' }),
       payload: jsonValue,
       timeout_ms: z.number().int().min(1).max(o.timeoutCeilingMs).optional().meta({ description: 'Per-task timeout, up to the ceiling.' }),
+      callback: z
+        .url({ protocol: /^https?$/ })
+        .max(2048)
+        .optional()
+        .meta({ description: 'URL that gets a signed POST (Standard Webhooks) when the task is terminal; private addresses are refused at delivery.' }),
     });
   const batchItem = submission
     .extend({

@@ -18,6 +18,8 @@ export interface TaskServiceOptions extends SchemaLimits {
   replayRatePerSecond: number;
   /** 0 = unlimited. */
   maxPendingPerClient: number;
+  /** Whether a signing secret is configured (WEBHOOK_SECRET); without it a `callback` is refused. */
+  webhooksEnabled: boolean;
 }
 
 export type SubmitResult =
@@ -116,6 +118,9 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
         throw new ClientError('payload_too_large', `payload is ${size} bytes; type "${def.name}" accepts at most ${def.maxPayloadBytes}`, 413);
       }
     }
+    if (parsed.data.callback !== undefined && !o.webhooksEnabled) {
+      throw new ClientError('webhooks_not_configured', 'this installation sends no webhooks (WEBHOOK_SECRET is not set); submit without "callback"', 422);
+    }
     const id = randomUUID();
     const response: SubmitResponse = { task_id: id, status: 'pending' };
     const task: NewTask = {
@@ -126,6 +131,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
       traceContext: captureContext(),
       clientId: principal.clientId,
+      ...(parsed.data.callback === undefined ? {} : { callbackUrl: parsed.data.callback }),
     };
     const idem: IdempotencyClaim | undefined =
       idempotencyKey === undefined
@@ -292,8 +298,10 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
 const isTerminal = (t: Task) => TERMINAL_STATUSES.includes(t.status);
 
 /** Same key + same request ⇔ same hash; key order in the payload does not matter. */
-function hashRequest(type: string, data: { payload: unknown; timeout_ms?: number }): string {
-  return createHash('sha256').update(canonicalJson({ type, payload: data.payload, timeout_ms: data.timeout_ms ?? null })).digest('hex');
+function hashRequest(type: string, data: { payload: unknown; timeout_ms?: number; callback?: string }): string {
+  // `callback` only when given: hashes of requests without one stay what they were before callbacks existed.
+  const request = { type, payload: data.payload, timeout_ms: data.timeout_ms ?? null, ...(data.callback === undefined ? {} : { callback: data.callback }) };
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
 function canonicalJson(v: unknown): string {

@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import { taskSchemas, jsonValue, type SchemaLimits } from '../domain/task-schemas';
-import { batchAccepted, errorBody, replayResult, submitAccepted, taskList, taskView } from './task-views';
+import { deliveriesQuery } from '../domain/webhook-deliveries.service';
+import { batchAccepted, deliveryList, deliveryView, errorBody, replayResult, submitAccepted, taskList, taskView } from './task-views';
 
 type Json = Record<string, unknown>;
 
@@ -30,9 +31,24 @@ const exampleTask = {
   finished_at: '2026-11-30T12:00:03.100Z',
 };
 
+const exampleDelivery = {
+  id: '5d0c2b9e-8f7a-4c3e-b1d2-7a6e5f4c3b2a',
+  task_id: EXAMPLE_ID,
+  url: 'https://hooks.example.com/tasker',
+  task_status: 'done',
+  status: 'failed',
+  attempts: 8,
+  next_attempt_at: null,
+  last_status: 500,
+  last_error: 'HTTP 500',
+  created_at: '2026-11-30T12:00:03.100Z',
+  delivered_at: null,
+};
+
 /** Builds the document for these limits (they appear in the schemas: maxima of timeout_ms, wait, batch size). */
 export function openApiDocument(limits: SchemaLimits): Json {
   const s = taskSchemas(limits);
+  const deliveries = deliveriesQuery(limits.listMaxLimit);
   const registry = z.registry<{ id: string }>();
   const named = {
     JsonValue: jsonValue,
@@ -45,6 +61,8 @@ export function openApiDocument(limits: SchemaLimits): Json {
     BatchAccepted: batchAccepted,
     TaskList: taskList,
     ReplayResult: replayResult,
+    Delivery: deliveryView,
+    DeliveryList: deliveryList,
     Error: errorBody,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
@@ -88,7 +106,11 @@ export function openApiDocument(limits: SchemaLimits): Json {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: [{ name: 'tasks', description: 'Submitting and following tasks' }, { name: 'operations', description: 'Probes, metrics and this document' }],
+    tags: [
+      { name: 'tasks', description: 'Submitting and following tasks' },
+      { name: 'webhooks', description: 'Completion webhooks (Standard Webhooks signatures)' },
+      { name: 'operations', description: 'Probes, metrics and this document' },
+    ],
     paths: {
       '/tasks': {
         post: {
@@ -179,6 +201,27 @@ export function openApiDocument(limits: SchemaLimits): Json {
           summary: 'Replay failed tasks, spread at REPLAY_RATE_PER_SECOND',
           requestBody: { required: false, content: json('ReplayRequest', { reason: 'timeout', limit: 100 }) },
           responses: { '202': { description: 'Replayed.', content: json('ReplayResult', { replayed: 12, spread_ms: 220 }) }, '422': invalid, ...pick('401', '503') },
+        },
+      },
+      '/webhooks/deliveries': {
+        get: {
+          operationId: 'listWebhookDeliveries',
+          tags: ['webhooks'],
+          summary: "The caller's webhook deliveries by status (default: failed), newest first",
+          parameters: Object.keys(deliveries.shape).map((name) => ({ name, in: 'query', required: false, ...queryParam(deliveries, name) })),
+          responses: { '200': { description: 'Deliveries.', content: json('DeliveryList', { deliveries: [exampleDelivery] }) }, ...pick('400', '401', '503') },
+        },
+      },
+      '/webhooks/deliveries/{id}/redeliver': {
+        post: {
+          operationId: 'redeliverWebhook',
+          tags: ['webhooks'],
+          summary: 'Deliver again now, with a fresh attempt budget',
+          parameters: [idParam],
+          responses: {
+            '202': { description: 'Due again.', content: json('Delivery', { ...exampleDelivery, status: 'pending', attempts: 0, last_error: null, next_attempt_at: '2026-11-30T12:10:00.000Z' }) },
+            ...pick('401', '404', '503'),
+          },
         },
       },
       '/openapi.json': {

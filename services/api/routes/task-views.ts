@@ -15,6 +15,22 @@ const taskError = z.object({
 
 const timestamp = z.iso.datetime();
 
+export const deliveryView = z.object({
+  id: z.uuid().meta({ description: 'Also the `webhook-id` header of every attempt (the same across retries).' }),
+  task_id: z.uuid(),
+  url: z.string(),
+  task_status: z.enum(TASK_STATUSES).meta({ description: 'The terminal status the delivery announces.' }),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.int(),
+  next_attempt_at: timestamp.nullable(),
+  last_status: z.int().nullable().meta({ description: 'HTTP status of the last attempt (null: no answer).' }),
+  last_error: z.string().nullable(),
+  created_at: timestamp,
+  delivered_at: timestamp.nullable(),
+});
+
+export const deliveryList = z.object({ deliveries: z.array(deliveryView) });
+
 export const taskView = z.object({
   task_id: z.uuid(),
   type: z.string(),
@@ -32,6 +48,11 @@ export const taskView = z.object({
   updated_at: timestamp,
   started_at: timestamp.nullable(),
   finished_at: timestamp.nullable(),
+  callback: z
+    .object({ url: z.string(), deliveries: z.array(deliveryView) })
+    .nullable()
+    .optional()
+    .meta({ description: 'GET /tasks/{id} only: the completion webhook and its deliveries (null: none).' }),
 });
 export type TaskView = z.infer<typeof taskView>;
 
@@ -59,7 +80,7 @@ export const errorBody = z.object({
 });
 
 /** The public representation of a task (snake_case, as in the original service). */
-export function presentTask(t: Task): TaskView {
+export function presentTask(t: Task & { callback?: TaskView['callback'] }): TaskView {
   return {
     task_id: t.id,
     type: t.type,
@@ -76,5 +97,6 @@ export function presentTask(t: Task): TaskView {
     updated_at: t.updatedAt.toISOString(),
     started_at: t.startedAt?.toISOString() ?? null,
     finished_at: t.finishedAt?.toISOString() ?? null,
+    ...(t.callback === undefined ? {} : { callback: t.callback }),
   };
 }

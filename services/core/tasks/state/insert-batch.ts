@@ -9,6 +9,7 @@
  * sharing keys wait for each other instead of deadlocking.
  */
 import type { Db } from '../../db/database';
+import { attachCallbacks } from './attach-callback';
 import { insertTasks, type CreatedTask, type IdempotencyClaim, type NewTask } from './insert';
 import { lockClientPending, overPendingCap } from './insert-capped';
 
@@ -42,6 +43,10 @@ export async function insertBatch(db: Db, items: readonly BatchItem[], cap: numb
       const replays = await claimKeys(trx, items);
       const fresh = items.filter((_, i) => !replays.has(i)).map((it) => it.task);
       if (fresh.length > 0) await insertTasks(trx, fresh);
+      await attachCallbacks(
+        trx,
+        fresh.flatMap((t) => (t.callbackUrl ? [{ taskId: t.id, url: t.callbackUrl }] : [])),
+      );
       if (cap > 0 && fresh.length > 0 && (await overPendingCap(trx, clientId, cap))) throw new Rollback({ kind: 'over_cap' });
       return {
         kind: 'inserted',
