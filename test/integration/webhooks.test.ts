@@ -15,6 +15,9 @@ import { freePort, startReady, startService } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
+const postTask = (base: string, body: unknown) =>
+  fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
 const SECRET = `whsec_${Buffer.from('tasker-webhook-test-secret-0123456789').toString('base64')}`;
 
 interface Delivery {
@@ -155,11 +158,7 @@ describe('completion webhooks', () => {
   });
 
   it('refuses a callback that is not an http(s) URL, naming the field', async () => {
-    const r = await fetch(`${s.base}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'test.record', payload: {}, callback: 'file:///etc/passwd' }),
-    });
+    const r = await postTask(s.base, { type: 'test.record', payload: {}, callback: 'file:///etc/passwd' });
     assert.equal(r.status, 422);
     const e = ((await r.json()) as { error: { details: { issues: { path: string }[] } } }).error;
     assert.equal(e.details.issues[0]?.path, 'callback');
@@ -194,11 +193,7 @@ describe('a task with a callback on an API without WEBHOOK_SECRET', () => {
   });
 
   it('is refused with 422 webhooks_not_configured', async () => {
-    const r = await fetch(`${s.base}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'test.record', payload: {}, callback: 'https://hooks.example.com/x' }),
-    });
+    const r = await postTask(s.base, { type: 'test.record', payload: {}, callback: 'https://hooks.example.com/x' });
     assert.equal(r.status, 422);
     assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'webhooks_not_configured');
   });

@@ -8,6 +8,7 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { createPeriodic, type Periodic } from '../../core/lifecycle/periodic';
+import { ATTR, contextFrom, inSpan, SpanKind } from '../../core/telemetry/tracing';
 import type { Logger } from '../../core/log/logger';
 import type { ClaimedDelivery, DeliveryRepository } from '../data-access/webhook-delivery.repository';
 import { presentTask } from '../routes/task-views';
@@ -36,7 +37,22 @@ export function createWebhookDeliverer(o: WebhookDelivererOptions): Periodic {
   const log = o.logger.child({ module: 'webhooks' });
   const signer = new Webhook(o.secret);
 
-  async function deliver(d: ClaimedDelivery): Promise<void> {
+  /** One attempt, as a CLIENT span in the task's own trace (the context it was submitted under). */
+  const deliver = (d: ClaimedDelivery): Promise<void> =>
+    inSpan(
+      'webhook deliver',
+      {
+        kind: SpanKind.CLIENT,
+        parent: contextFrom(d.task.traceContext),
+        attributes: { [ATTR.TASK_ID]: d.task.id, [ATTR.TASK_TYPE]: d.task.type, [ATTR.TASK_ATTEMPT]: d.attempt, [ATTR.WEBHOOK_DELIVERY_ID]: d.id },
+      },
+      async (span) => {
+        const { outcome, status } = await attempt(d);
+        span.setAttributes({ [ATTR.WEBHOOK_OUTCOME]: outcome, ...(status === null ? {} : { [ATTR.HTTP_RESPONSE_STATUS]: status }) });
+      },
+    );
+
+  async function attempt(d: ClaimedDelivery): Promise<{ outcome: DeliveryOutcome; status: number | null }> {
     const started = performance.now();
     const sentAt = new Date();
     const body = JSON.stringify({ type: 'task.finished', timestamp: sentAt.toISOString(), data: presentTask(d.task) });
@@ -56,6 +72,7 @@ export function createWebhookDeliverer(o: WebhookDelivererOptions): Periodic {
       else log.info(line, 'webhook delivery failed; retrying later');
     }
     o.onOutcome?.(outcome, (performance.now() - started) / 1000);
+    return { outcome, status: r.kind === 'refused' ? null : r.status };
   }
 
   return createPeriodic(
