@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../support/infra';
 import { getTask, submitTask } from '../support/api-client';
+import { createKey } from '../support/keys';
 import { sample } from '../support/prom-text';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
@@ -39,19 +40,21 @@ describe('wait for a result and batch submit', () => {
   const waitGet = (at: string, id: string, seconds: number, signal?: AbortSignal) => fetch(`${at}/tasks/${id}?wait=${seconds}`, { signal });
   const post = (at: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${at}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  /** The waits this process ended because the task became terminal (not by a timeout that then found it terminal). */
+  const wokenWaits = (at: string) => metric(at, 'tasker_result_waits_total', { outcome: 'terminal' });
   const running = (id: string) => waitFor(`task ${id} processing`, async () => (await getTask<TaskView>(base, id)).status === 'processing');
 
   describe('GET /tasks/:id?wait', () => {
     it('is answered by the completion, not by a re-read', async () => {
       const id = await submitTask(base, { type: 'test.record', payload: { mode: 'sleep', durationMs: 500 } });
-      const started = Date.now();
+      const woken = await wokenWaits(base);
       const r = await waitGet(base, id, 30);
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('wait-timed-out'), 'false');
       const v = (await r.json()) as TaskView;
       assert.equal(v.status, 'done');
       assert.ok(v.result !== null);
-      assert.ok(Date.now() - started < 30_000, 'answered before the wait ended');
+      assert.equal(await wokenWaits(base), woken + 1, 'the wait ended by the notification, not by its time');
     });
 
     it('answers with the current state and Wait-Timed-Out: true when the wait ends first', async () => {
@@ -106,10 +109,63 @@ describe('wait for a result and batch submit', () => {
       }
     });
 
+    it('re-reads the waited tasks when its LISTEN connection comes back', async () => {
+      const id = await submitTask(base, { type: 'test.record', payload: { mode: 'sleep', durationMs: 60_000 }, timeout_ms: 60_000 });
+      await running(id);
+      const woken = await wokenWaits(base);
+      const waiting = waitGet(base, id, 30);
+      await waitFor('the waiter registered', async () => (await metric(base, 'tasker_result_waiters')) >= 1);
+      // Terminal without a NOTIFY (a lost one), then the listener's connection is cut: only the
+      // re-read after it reconnects can answer now (the periodic one is a minute away).
+      await s.t.db.raw(
+        `UPDATE tasks SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, locked_by = NULL, finished_at = now() WHERE id = ?`,
+        [id],
+      );
+      const cut = await s.t.db.raw<{ rows: unknown[] }>(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tasker-api-listen' AND datname = current_database()`,
+      );
+      assert.equal(cut.rows.length, 1, 'the API holds one LISTEN connection');
+      const r = await waiting;
+      assert.equal(r.headers.get('wait-timed-out'), 'false');
+      assert.equal(((await r.json()) as TaskView).status, 'cancelled');
+      assert.equal(await wokenWaits(base), woken + 1, 'woken by the re-read, not ended by its time');
+    });
+
     it('answers 404 for an unknown task without waiting', async () => {
       const r = await waitGet(base, '00000000-0000-4000-8000-000000000000', 30);
       assert.equal(r.status, 404);
       assert.equal(await metric(base, 'tasker_result_waiters'), 0);
+    });
+  });
+
+  describe('ownership (AUTH_MODE=required on a third API process)', () => {
+    let api: ServiceProcess;
+    let authed: string;
+    let keyA: string;
+    let keyB: string;
+    before(async () => {
+      const port = await freePort();
+      [keyA, keyB] = await Promise.all([createKey(s.t.env, 'wait-a'), createKey(s.t.env, 'wait-b')]);
+      api = await startReady('api', { ...s.t.env, PORT: String(port), AUTH_MODE: 'required' }, port);
+      authed = `http://127.0.0.1:${port}`;
+    });
+    after(async () => {
+      await api?.stop();
+    });
+
+    it("answers 404 at once for another client's task, and waits for the owner", async () => {
+      const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+      const id = await submitTask(authed, { type: 'test.record', payload: { mode: 'sleep', durationMs: 300 } }, auth(keyA));
+      const other = await fetch(`${authed}/tasks/${id}?wait=30`, { headers: auth(keyB) });
+      assert.equal(other.status, 404);
+      const own = await fetch(`${authed}/tasks/${id}?wait=30`, { headers: auth(keyA) });
+      assert.equal(own.status, 200);
+      assert.equal(((await own.json()) as TaskView).status, 'done');
+      const batch = await post(authed, '/tasks/batch', { tasks: [{ type: 'test.record', payload: { mode: 'record' } }] }, auth(keyB));
+      assert.equal(batch.status, 202);
+      const [t] = ((await batch.json()) as { tasks: { task_id: string }[] }).tasks;
+      assert.equal((await fetch(`${authed}/tasks/${t!.task_id}`, { headers: auth(keyA) })).status, 404, "a batch's tasks belong to its client");
+      assert.equal((await post(authed, '/tasks/batch', { tasks: [{ payload: {} }] })).status, 401);
     });
   });
 
@@ -148,6 +204,7 @@ describe('wait for a result and batch submit', () => {
     it('answers a waiter whose notification was missed, by the periodic re-read', async () => {
       const id = await submitTask(other, { type: 'test.record', payload: { mode: 'sleep', durationMs: 60_000 }, timeout_ms: 60_000 });
       await running(id);
+      const woken = await wokenWaits(other);
       const waiting = waitGet(other, id, 30);
       await waitFor('the waiter registered', async () => (await metric(other, 'tasker_result_waiters')) === 1);
       // A terminal change that sends no NOTIFY (as if the notification were lost).
@@ -158,6 +215,7 @@ describe('wait for a result and batch submit', () => {
       const r = await waiting;
       assert.equal(r.headers.get('wait-timed-out'), 'false');
       assert.equal(((await r.json()) as TaskView).status, 'cancelled');
+      assert.equal(await wokenWaits(other), woken + 1, 'woken by the re-read, not ended by its time');
     });
 
     it('refuses a whole batch that would pass the pending cap, storing nothing', async () => {
