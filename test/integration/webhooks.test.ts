@@ -181,6 +181,24 @@ describe('completion webhooks', () => {
       await again.stop();
     }
   });
+
+  it('keeps delivering to other endpoints while one endpoint hangs (a pool of slots, not rounds)', async () => {
+    // Runs after the outbox test: the stack's API is gone, so this API is the only deliverer.
+    const port = await freePort();
+    const api = await startReady('api', { ...s.t.env, ...settings, PORT: String(port), WEBHOOK_TIMEOUT_MS: '60000', WEBHOOK_CONCURRENCY: '2' }, port);
+    try {
+      const at = `http://127.0.0.1:${port}`;
+      rx.respond('/hangs', () => 'hang');
+      await submitTask(at, { type: 'test.record', payload: { mode: 'record' }, callback: `${rx.base}/hangs` });
+      await waitFor('the hanging attempt', () => Promise.resolve(rx.hanging() === 1));
+      const others = await Promise.all([1, 2, 3].map(() => submitTask(at, { type: 'test.record', payload: { mode: 'record' }, callback: `${rx.base}/meanwhile` })));
+      await waitFor('the other deliveries', () => Promise.resolve(requestsTo('/meanwhile').length === others.length));
+      assert.equal(rx.hanging(), 1, 'delivered while the first attempt still hangs');
+    } finally {
+      rx.unhang();
+      await api.stop();
+    }
+  });
 });
 
 describe('a task with a callback on an API without WEBHOOK_SECRET', () => {

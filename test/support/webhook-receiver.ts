@@ -14,6 +14,10 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** How a path answers its nth request (1-based): a status, or 'hang' (never answers). */
   respond(path: string, answer: (n: number) => number | 'hang'): void;
+  /** Requests hanging now (answered by nothing yet). */
+  hanging(): number;
+  /** Drops the connections of hanging requests (the sender sees a reset). */
+  unhang(): void;
   close(): Promise<void>;
 }
 
@@ -31,7 +35,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const n = (counts.get(path) ?? 0) + 1;
       counts.set(path, n);
       const answer = (answers.get(path) ?? (() => 204))(n);
-      if (answer === 'hang') return void hanging.add(res);
+      if (answer === 'hang') {
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res)); // the sender gave up
+        return;
+      }
       if (answer >= 300 && answer < 400) res.setHeader('location', '/redirect-target');
       res.statusCode = answer;
       res.end();
@@ -42,6 +50,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
     respond: (path, answer) => void answers.set(path, answer),
+    hanging: () => hanging.size,
+    unhang: () => {
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

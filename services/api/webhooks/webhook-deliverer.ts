@@ -75,17 +75,37 @@ export function createWebhookDeliverer(o: WebhookDelivererOptions): Periodic {
     return { outcome, status: r.kind === 'refused' ? null : r.status };
   }
 
-  return createPeriodic(
-    'webhook-delivery',
-    o.pollMs,
-    async () => {
-      // Rounds until nothing is due, so a burst of completions is not paced by the poll interval.
-      for (;;) {
-        const due = await o.repo.claimDue(o.batch, o.leaseMs);
-        await Promise.all(due.map((d) => deliver(d).catch((err: unknown) => log.warn({ err, delivery_id: d.id }, 'could not record a webhook outcome; the lease will retry it'))));
-        if (due.length < o.batch) return;
+  // A pool of `batch` slots, not rounds: a delivery that hangs until WEBHOOK_TIMEOUT_MS holds one
+  // slot, and the others keep claiming and sending (with rounds, one slow endpoint would pace every
+  // other endpoint's deliveries at one round per timeout).
+  const inFlight = new Set<Promise<void>>();
+  let mayHaveMore = false;
+  const fill = async (): Promise<void> => {
+    while (inFlight.size < o.batch) {
+      const room = o.batch - inFlight.size;
+      const due = await o.repo.claimDue(room, o.leaseMs);
+      mayHaveMore = due.length === room;
+      for (const d of due) {
+        const p: Promise<void> = deliver(d)
+          .catch((err: unknown) => log.warn({ err, delivery_id: d.id }, 'could not record a webhook outcome; the lease will retry it'))
+          .finally(() => {
+            inFlight.delete(p);
+            // A freed slot claims again at once only when the last claim filled every slot.
+            if (mayHaveMore) void periodic.runNow();
+          });
+        inFlight.add(p);
       }
+      if (!mayHaveMore) return;
+    }
+  };
+  const periodic = createPeriodic('webhook-delivery', o.pollMs, fill, log);
+  return {
+    start: () => periodic.start(),
+    runNow: () => periodic.runNow(),
+    /** Stops claiming, then lets the attempts in flight finish (each bounded by its deadline). */
+    async stop() {
+      await periodic.stop();
+      await Promise.all([...inFlight]);
     },
-    log,
-  );
+  };
 }
