@@ -144,7 +144,7 @@ const schema = z.object({
    */
   HTTP_TRUSTED_PROXY_HOPS: int(0, 0, 10),
   /** Longest `?wait=` (seconds) a request may wait for a task result; keep it below the load balancer's idle timeout. */
-  WAIT_MAX_SECONDS: int(60, 0, 600),
+  WAIT_MAX_SECONDS: int(30, 0, 600),
   /** Waited-for tasks are re-read this often, so a missed NOTIFY delays an answer by at most this long. */
   WAIT_RECHECK_MS: int(1_000, 50, 60_000),
   /** Most tasks in one POST /tasks/batch. */
