@@ -16,6 +16,11 @@ export interface SchemaLimits {
 
 export type TaskSchemas = ReturnType<typeof taskSchemas>;
 
+/** A validation failure as `details.issues` of a 4xx answer. */
+export function issuesOf(e: z.ZodError): { path: string; message: string }[] {
+  return e.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+}
+
 const taskType = z.string().min(1).max(100);
 
 /** Any JSON value; one object, so the OpenAPI document names it once (`JsonValue`). */

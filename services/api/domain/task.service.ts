@@ -1,6 +1,5 @@
 /** Submitting, reading, listing, cancelling and replaying tasks: the API's domain logic. */
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { AppError, ClientError, NotFoundError, TooManyRequestsError } from '../../core/errors/app-error';
 import { isUuid, TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
@@ -9,7 +8,7 @@ import { captureContext } from '../../core/telemetry/tracing';
 import type { BatchItem, CreatedTask, IdempotencyClaim, NewTask, Scope, TaskRepository } from '../data-access/task.repository';
 import type { Principal } from './authenticator';
 import type { TaskDispatcher } from './task-dispatcher';
-import { taskSchemas, type SchemaLimits } from './task-schemas';
+import { issuesOf, taskSchemas, type SchemaLimits } from './task-schemas';
 import type { WaiterHub } from './waiter-hub';
 
 export interface TaskServiceOptions extends SchemaLimits {
@@ -329,8 +328,5 @@ function decodeCursor(c: string): { createdAt: string; id: string } {
   return { createdAt, id };
 }
 
-function issuesOf(e: z.ZodError): { path: string; message: string }[] {
-  return e.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
 
 export type { TaskStatus };

@@ -4,6 +4,7 @@ import { ClientError, NotFoundError } from '../../core/errors/app-error';
 import { isUuid } from '../../core/tasks/task';
 import type { Delivery, DeliveryRepository } from '../data-access/webhook-delivery.repository';
 import type { Principal } from './authenticator';
+import { issuesOf } from './task-schemas';
 
 export interface WebhookDeliveriesService {
   list(query: Record<string, unknown>, principal: Principal): Promise<Delivery[]>;
@@ -23,7 +24,7 @@ export function createWebhookDeliveriesService(repo: DeliveryRepository, o: { li
     async list(q, principal) {
       const parsed = query.safeParse(q);
       if (!parsed.success) {
-        throw new ClientError('invalid_query', 'query parameters are invalid', 400, { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+        throw new ClientError('invalid_query', 'query parameters are invalid', 400, { issues: issuesOf(parsed.error) });
       }
       return repo.list({ ...parsed.data, scope: scopeOf(principal) });
     },
