@@ -8,6 +8,7 @@ import os from 'node:os';
 import { BENCH } from './config';
 import { drain, type DrainRun } from './drain';
 import { endToEnd, type E2eRun } from './end-to-end';
+import { features } from './features';
 import { createBenchEnv, serverVersions, type BenchEnv } from './infra';
 import { ingestRun, type IngestRun } from './ingest';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
@@ -24,6 +25,7 @@ import { checkTargets } from './targets';
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--features')) return features(say); // issue 16's figures only
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = os.loadavg();

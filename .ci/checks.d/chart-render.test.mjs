@@ -457,6 +457,16 @@ describe('API ops port and secret settings', () => {
     assert.equal(api(base({ 'autoscaling.mode': 'none', 'credentials.rabbitmqManagementUrl': '' })).RABBITMQ_MANAGEMENT_URL, undefined);
     assert.equal(api(base()).AUTH_JWT_SECRET, undefined, 'no JWT secret unless given');
   });
+  test('credentials.webhookSecret reaches the API from the Secret (optional key with existingSecret), and the schema refuses a malformed one', () => {
+    const api = (docs) => envOf(named(docs, 'Deployment', `${FULL}-api`).spec.template.spec.containers[0]);
+    const secret = `whsec_${Buffer.from('chart-webhook-secret-0123456789').toString('base64')}`;
+    const own = base({ 'credentials.webhookSecret': secret });
+    assert.deepEqual(api(own).WEBHOOK_SECRET.valueFrom.secretKeyRef, { name: FULL, key: 'WEBHOOK_SECRET', optional: false });
+    assert.equal(named(own, 'Secret', FULL).stringData.WEBHOOK_SECRET, secret);
+    assert.equal(api(render({ sets: { 'credentials.existingSecret': 'mine' } })).WEBHOOK_SECRET.valueFrom.secretKeyRef.optional, true);
+    assert.equal(api(base()).WEBHOOK_SECRET, undefined, 'no webhook secret unless given');
+    assert.match(renderError({ sets: { ...BASE_SETS, 'credentials.webhookSecret': 'not-a-secret' } }), /webhookSecret/);
+  });
   test('tests.apiKeySecret gives the helm test pod its bearer key', () => {
     const pod = ofKind(base({ 'tests.apiKeySecret.name': 'ci-key' }), 'Pod')[0];
     assert.deepEqual(envOf(pod.spec.containers[0]).TASKER_API_KEY.valueFrom.secretKeyRef, { name: 'ci-key', key: 'api-key' });

@@ -24,10 +24,18 @@ import { createApiKeyRepository } from '../core/auth/api-key.repository';
 import { buildApp, buildOpsApp } from './app';
 import { createAuthenticator } from './domain/authenticator';
 import { createTaskRepository } from './data-access/task.repository';
+import { createTerminalListener } from './data-access/terminal-listener';
+import { createDeliveryRepository } from './data-access/webhook-delivery.repository';
+import { createWebhookDeliveriesService } from './domain/webhook-deliveries.service';
+import { createAddressPolicy } from './webhooks/address-policy';
+import { guardedPost } from './webhooks/guarded-post';
+import { createWebhookDeliverer } from './webhooks/webhook-deliverer';
 import { createTaskDispatcher } from './domain/task-dispatcher';
 import { createTaskService } from './domain/task.service';
+import { createWaiterHub } from './domain/waiter-hub';
 import { createApiMetrics } from './metrics';
 import { createQueueMonitor } from './queue-monitor';
+import { openApiDocument } from './routes/openapi';
 
 export interface ApiService extends Service {
   /** Connects, listens; resolves with the bound port(s). */
@@ -61,14 +69,67 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     logger,
     beforePublish: extensions.find((e) => e.beforeDispatch)?.beforeDispatch,
   });
-  const tasks = createTaskService(repo, dispatcher, {
-    types,
+  // Requests waiting for a result (?wait=): woken by this process's one LISTEN connection.
+  const waiters = createWaiterHub({
+    findTerminal: (ids) => repo.findTerminal(ids),
+    recheckMs: config.WAIT_RECHECK_MS,
+    logger,
+    onStart: () => metrics.waiters.inc(),
+    onEnd: (outcome) => {
+      metrics.waiters.dec();
+      metrics.waits.inc({ outcome });
+    },
+  });
+  // Completion webhooks: every API replica delivers from the outbox (SKIP LOCKED claims); see docs/architecture.md.
+  const deliveryRepo = createDeliveryRepository(db);
+  const policy = createAddressPolicy(config.WEBHOOK_ALLOWED_CIDRS);
+  const webhookSecret = config.WEBHOOK_SECRET;
+  const deliverer = webhookSecret
+    ? createWebhookDeliverer({
+        repo: deliveryRepo,
+        secret: webhookSecret,
+        post: (url, body, headers) => guardedPost(url, body, headers, { policy, timeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+        maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+        retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+        retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
+        batch: config.WEBHOOK_CONCURRENCY,
+        pollMs: config.WEBHOOK_POLL_MS,
+        // A claimed delivery is invisible to other replicas for two attempt deadlines.
+        leaseMs: 2 * config.WEBHOOK_TIMEOUT_MS + 5_000,
+        logger,
+        onOutcome: (outcome, seconds) => {
+          metrics.webhookDeliveries.inc({ outcome });
+          metrics.webhookDuration.observe({ outcome }, seconds);
+        },
+      })
+    : null;
+  // A terminal task wakes its waiters, and the deliverer (a delivery row commits with the
+  // transition): at most one look per 50 ms, so 500 completions/s cost 20 claim queries, not 500.
+  let deliveryLookQueued = false;
+  const wakeDeliverer = () => {
+    if (!deliverer || deliveryLookQueued) return;
+    deliveryLookQueued = true;
+    setTimeout(() => {
+      deliveryLookQueued = false;
+      void deliverer.runNow();
+    }, 50).unref();
+  };
+  const terminalListener = createTerminalListener(config.DATABASE_URL, waiters, logger, wakeDeliverer);
+  // The limits the request schemas carry: the service validates with them, /openapi.json documents them.
+  const schemaLimits = {
     timeoutCeilingMs: config.TASK_TIMEOUT_CEILING_MS,
-    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
     listMaxLimit: config.LIST_MAX_LIMIT,
-    replayRatePerSecond: config.REPLAY_RATE_PER_SECOND,
     replayMaxBatch: config.REPLAY_MAX_BATCH,
+    batchMaxTasks: config.BATCH_MAX_TASKS,
+    waitMaxSeconds: config.WAIT_MAX_SECONDS,
+  };
+  const tasks = createTaskService(repo, dispatcher, waiters, {
+    ...schemaLimits,
+    types,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    replayRatePerSecond: config.REPLAY_RATE_PER_SECOND,
     maxPendingPerClient: config.MAX_PENDING_PER_CLIENT,
+    webhooksEnabled: webhookSecret !== undefined,
   });
   const auth = createAuthenticator({
     mode: config.AUTH_MODE,
@@ -145,8 +206,9 @@ export async function createApiService(config: Config, logger: Logger): Promise<
   const app = buildApp({
     ...ops,
     tasks,
+    deliveries: createWebhookDeliveriesService(deliveryRepo, { listMaxLimit: config.LIST_MAX_LIMIT }),
     logger,
-    limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH },
+    limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, batchMaxBodyBytes: config.BATCH_MAX_BODY_BYTES },
     metrics,
     auth,
     db,
@@ -155,6 +217,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     trustCallerSampling: config.TRACE_TRUST_INCOMING_SAMPLING,
     hsts: config.SECURITY_HSTS,
     serveOps: config.API_ADMIN_PORT === 0,
+    openApi: openApiDocument(schemaLimits),
   });
 
   let server: RunningServer | null = null;
@@ -163,6 +226,9 @@ export async function createApiService(config: Config, logger: Logger): Promise<
   return {
     async start() {
       await broker.start();
+      terminalListener.start();
+      waiters.start();
+      deliverer?.start();
       const timeouts = {
         host: config.HOST,
         requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
@@ -180,11 +246,14 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     },
     stop: once(async (signal: string = 'stop') => {
       draining = true;
-      logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS }, 'draining in-flight requests');
+      logger.info({ signal, timeout_ms: config.DRAIN_TIMEOUT_MS, waiting: waiters.count() }, 'draining in-flight requests; waiting requests answered now');
+      // A waiting request would hold the drain for up to WAIT_MAX_SECONDS: answer it with the
+      // task's current state (Wait-Timed-Out: true) so the client can wait again on another replica.
+      waiters.releaseAll();
       await server?.close(config.DRAIN_TIMEOUT_MS);
       await opsServer?.close(1_000);
       stall.stop();
-      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop()]);
+      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop(), waiters.stop(), terminalListener.stop(), deliverer?.stop()]);
       await recoveryLock.release();
       await dispatcher.flush();
       await broker.stop();

@@ -17,17 +17,21 @@ import { tracingEnabled } from '../core/telemetry/sdk-handle';
 import type { TaskService } from './domain/task.service';
 import { errorHandler } from './middleware/error-handler';
 import { healthRoutes } from '../core/http/health.routes';
-import { tasksRoutes } from './routes/tasks.routes';
+import { tasksRoutes, type BodyLimits } from './routes/tasks.routes';
 import { drainRequest } from './middleware/drain-request';
+import { openApiRoutes } from './routes/openapi.routes';
+import { webhooksRoutes } from './routes/webhooks.routes';
+import type { WebhookDeliveriesService } from './domain/webhook-deliveries.service';
 
 export interface AppDeps {
   tasks: TaskService;
+  deliveries: WebhookDeliveriesService;
   readiness: Record<string, ReadinessCheck>;
   isDraining: () => boolean;
   /** Liveness: why the process should be restarted (a publisher that cannot come back), or null. */
   stalled?: () => string | null;
   logger: Logger;
-  limits: { maxBodyBytes: number; maxJsonDepth: number };
+  limits: BodyLimits;
   metrics: ApiMetrics;
   registry: MetricsRegistry;
   auth: Authenticator;
@@ -39,6 +43,8 @@ export interface AppDeps {
   /** Follow the sampled flag of a caller's traceparent (TRACE_TRUST_INCOMING_SAMPLING). */
   trustCallerSampling: boolean;
   hsts: boolean;
+  /** Served at /openapi.json (routes/openapi.ts). */
+  openApi: Record<string, unknown>;
   /** false when /health, /ready and /metrics are served on a separate admin port. */
   serveOps: boolean;
 }
@@ -64,12 +70,18 @@ export function buildApp(d: AppDeps): Koa {
   } else {
     app.use(authenticate(d.auth));
   }
-  const routers = [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics)];
-  for (const router of routers) {
+  for (const router of appRouters(d)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
   return app;
+}
+
+/** Every router the app serves (the OpenAPI test checks each route is documented). */
+export function appRouters(
+  d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'deliveries' | 'limits' | 'metrics' | 'openApi'>,
+) {
+  return [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), webhooksRoutes(d.deliveries), openApiRoutes(d.openApi)];
 }
 
 function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'stalled' | 'registry'>) {

@@ -17,6 +17,24 @@ export function createApiMetrics(m: MetricsRegistry) {
     ),
     submitted: counter('tasker_tasks_submitted_total', 'Tasks accepted (202) by type.', ['type']),
     replays: counter('tasker_idempotent_replays_total', 'POST /tasks answered from an earlier request with the same Idempotency-Key.'),
+    batchSize: histogram('tasker_batch_submit_tasks', 'Tasks per accepted POST /tasks/batch.', [], [1, 10, 50, 100, 250, 500, 1000, 5000]),
+    webhookDeliveries: counter(
+      'tasker_webhook_deliveries_total',
+      'Webhook delivery attempts by outcome: delivered (2xx), retried (failed, another attempt scheduled), failed (no attempt left), refused (target not allowed).',
+      ['outcome'],
+    ),
+    webhookDuration: histogram(
+      'tasker_webhook_delivery_duration_seconds',
+      'Duration of one webhook delivery attempt, by outcome.',
+      ['outcome'],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+    waiters: gauge('tasker_result_waiters', 'Requests in this API process waiting for a task to become terminal (?wait=).'),
+    waits: counter(
+      'tasker_result_waits_total',
+      'Ended waits for a task result, by outcome: terminal (answered by the completion), timeout, aborted (client went away), released (drain).',
+      ['outcome'],
+    ),
     queueReady: gauge('tasker_queue_messages_ready', 'Messages ready for delivery, per queue.', ['queue']),
     queueUnacked: gauge(
       'tasker_queue_messages_unacknowledged',

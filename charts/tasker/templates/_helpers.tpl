@@ -159,6 +159,11 @@ secret. From an existingSecret they are `optional`, so a Secret without those ke
   valueFrom:
     secretKeyRef: {name: {{ $secret }}, key: {{ $c.keys.authJwtSecret }}, optional: {{ not $c.authJwtSecret }}}
 {{- end }}
+{{- if or $c.existingSecret $c.webhookSecret }}
+- name: WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ $secret }}, key: {{ $c.keys.webhookSecret }}, optional: {{ not $c.webhookSecret }}}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -8,15 +8,18 @@ import { createBatcher, ItemFailure } from '../../core/db/batcher';
 import { insertCapped, type CappedInsertResult } from '../../core/tasks/state/insert-capped';
 import type { Db } from '../../core/db/database';
 import { toTask, type TaskRow } from '../../core/db/task-row';
+import { attachCallbacks } from '../../core/tasks/state/attach-callback';
 import { cancelTask } from '../../core/tasks/state/cancel';
+import { insertBatch, type BatchInsertResult, type BatchItem } from '../../core/tasks/state/insert-batch';
 import { insertTasks, insertTaskWithKey, type CreatedTask, type IdempotencyClaim, type InsertResult, type NewTask } from '../../core/tasks/state/insert';
 import { markPublished } from '../../core/tasks/state/mark-published';
 import { replayFailed, type ReplayFilter } from '../../core/tasks/state/replay';
 import { retryTask } from '../../core/tasks/state/retry';
 import { IN_SCOPE, scopeArgs, whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
-import type { Task, TaskStatus } from '../../core/tasks/task';
+import { TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
+import { DELIVERY_JSON, type TaskCallbackState } from './webhook-delivery.repository';
 
-export type { CappedInsertResult, CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
+export type { BatchInsertResult, BatchItem, CappedInsertResult, CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
 
 export interface ListFilter {
   status?: TaskStatus;
@@ -31,7 +34,12 @@ export interface TaskRepository {
   insert(t: NewTask, idem?: IdempotencyClaim): Promise<InsertResult>;
   /** Inserts unless the client would have more than `cap` pending tasks; a known Idempotency-Key replays first. */
   insertCapped(t: NewTask, idem: IdempotencyClaim | undefined, cap: number): Promise<CappedInsertResult>;
-  findById(id: string, scope: Scope): Promise<Task | null>;
+  /** Many tasks in one transaction: all stored or none (`cap` 0 = no pending cap). */
+  insertBatch(items: readonly BatchItem[], cap: number): Promise<BatchInsertResult>;
+  /** With its callback and webhook deliveries (null: the task has no callback). */
+  findById(id: string, scope: Scope): Promise<(Task & { callback: TaskCallbackState | null }) | null>;
+  /** Which of these ids are terminal (the waiters' re-read). */
+  findTerminal(ids: string[]): Promise<string[]>;
   /** Newest first; each row with its keyset position for the next page's cursor. */
   list(f: ListFilter): Promise<{ task: Task; position: { createdAt: string; id: string } }[]>;
   markPublished(ids: string[]): Promise<void>;
@@ -63,13 +71,42 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
   });
 
+  /** A task with a callback is inserted in a transaction that writes its callback too (outside the group commit). */
+  const withCallback = <R extends { kind: string }>(t: NewTask, insert: (db: Db) => Promise<R>): Promise<R> => {
+    const url = t.callbackUrl;
+    if (url === undefined) return insert(db);
+    return db.transaction(async (trx) => {
+      const r = await insert(trx);
+      if (r.kind === 'created') await attachCallbacks(trx, [{ taskId: t.id, url }]);
+      return r;
+    });
+  };
+
   return {
-    insert: async (t, idem) => (idem ? insertTaskWithKey(db, t, idem) : { kind: 'created', task: await inserts.submit(t) }),
-    insertCapped: (t, idem, cap) => insertCapped(db, t, idem, cap),
+    insert: (t, idem) =>
+      t.callbackUrl === undefined && !idem
+        ? inserts.submit(t).then((task) => ({ kind: 'created', task }) as const)
+        : withCallback(t, async (trx): Promise<InsertResult> => (idem ? insertTaskWithKey(trx, t, idem) : { kind: 'created', task: (await insertTasks(trx, [t]))[0]! })),
+    insertCapped: (t, idem, cap) => withCallback(t, (trx) => insertCapped(trx, t, idem, cap)),
+    insertBatch: (items, cap) => insertBatch(db, items, cap),
+
+    async findTerminal(ids) {
+      const r = await db.raw<{ rows: { id: string }[] }>(`SELECT id FROM tasks WHERE id = ANY(?::uuid[]) AND status = ANY(?::text[])`, [
+        ids,
+        [...TERMINAL_STATUSES],
+      ]);
+      return r.rows.map((row) => row.id);
+    },
 
     async findById(id, scope) {
-      const r = await db.raw<{ rows: TaskRow[] }>(`SELECT * FROM tasks WHERE id = ? AND ${IN_SCOPE}`, [id, ...scopeArgs(scope)]);
-      return r.rows[0] ? toTask(r.rows[0]) : null;
+      const r = await db.raw<{ rows: (TaskRow & { callback: TaskCallbackState | null })[] }>(
+        `SELECT t.*, CASE WHEN c.task_id IS NOT NULL THEN jsonb_build_object('url', c.url, 'deliveries',
+                  (SELECT coalesce(jsonb_agg(${DELIVERY_JSON} ORDER BY d.created_at), '[]'::jsonb) FROM webhook_deliveries d WHERE d.task_id = t.id)) END AS callback
+           FROM tasks t LEFT JOIN task_callbacks c ON c.task_id = t.id WHERE t.id = ? AND ${IN_SCOPE}`,
+        [id, ...scopeArgs(scope)],
+      );
+      const row = r.rows[0];
+      return row ? { ...toTask(row), callback: row.callback } : null;
     },
 
     async list(f) {

@@ -1,24 +1,24 @@
 /** Submitting, reading, listing, cancelling and replaying tasks: the API's domain logic. */
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { AppError, ClientError, NotFoundError, TooManyRequestsError } from '../../core/errors/app-error';
-import { isUuid, TASK_STATUSES, type FailureReason, type Task, type TaskStatus } from '../../core/tasks/task';
+import { isUuid, TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
 import { containsNul } from '../../core/tasks/storable-json';
 import { captureContext } from '../../core/telemetry/tracing';
-import type { CreatedTask, IdempotencyClaim, NewTask, Scope, TaskRepository } from '../data-access/task.repository';
+import type { BatchItem, CreatedTask, IdempotencyClaim, NewTask, Scope, TaskRepository } from '../data-access/task.repository';
 import type { Principal } from './authenticator';
 import type { TaskDispatcher } from './task-dispatcher';
+import { issuesOf, taskSchemas, type SchemaLimits } from './task-schemas';
+import type { WaiterHub } from './waiter-hub';
 
-export interface TaskServiceOptions {
+export interface TaskServiceOptions extends SchemaLimits {
   types: readonly TaskTypeDefinition[];
-  timeoutCeilingMs: number;
   idempotencyTtlMs: number;
-  listMaxLimit: number;
   replayRatePerSecond: number;
-  replayMaxBatch: number;
   /** 0 = unlimited. */
   maxPendingPerClient: number;
+  /** Whether a signing secret is configured (WEBHOOK_SECRET); without it a `callback` is refused. */
+  webhooksEnabled: boolean;
 }
 
 export type SubmitResult =
@@ -29,6 +29,19 @@ export interface SubmitResponse {
   status: 'pending';
 }
 
+export interface BatchSubmitResult {
+  /** In request order; `replayed`: answered from an earlier request with the same Idempotency-Key. */
+  tasks: (SubmitResponse & { replayed: boolean })[];
+  /** The tasks this request stored (not the replayed ones). */
+  created: CreatedTask[];
+}
+
+/** A task after waiting for it; `timedOut`: the wait ended (time, drain) before the task was terminal. */
+export interface WaitedTask {
+  task: Task;
+  timedOut: boolean;
+}
+
 export interface TaskPage {
   tasks: Task[];
   nextCursor: string | null;
@@ -36,7 +49,13 @@ export interface TaskPage {
 
 export interface TaskService {
   submit(body: unknown, principal: Principal, idempotencyKey?: string): Promise<SubmitResult>;
+  /** Validates every item first (422 naming each bad one), then stores all of them or none. */
+  submitBatch(body: unknown, principal: Principal): Promise<BatchSubmitResult>;
   get(id: string, principal: Principal): Promise<Task>;
+  /** The `wait` query parameter in milliseconds (0 when absent). */
+  waitMsOf(query: Record<string, unknown>): number;
+  /** Answers as soon as the task is terminal, or with its state when `waitMs` ends or `signal` aborts. */
+  awaitResult(id: string, principal: Principal, waitMs: number, signal: AbortSignal): Promise<WaitedTask>;
   list(query: Record<string, unknown>, principal: Principal): Promise<TaskPage>;
   cancel(id: string, principal: Principal): Promise<Task>;
   retry(id: string, principal: Principal): Promise<Task>;
@@ -47,24 +66,9 @@ export interface TaskService {
 /** Token characters of an Idempotency-Key (the draft makes it an sf-string; we accept printable ASCII). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatcher, o: TaskServiceOptions): TaskService {
+export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatcher, waiters: WaiterHub, o: TaskServiceOptions): TaskService {
   const byName = new Map(o.types.map((t) => [t.name, t]));
-  const submission = z.strictObject({
-    type: z.string().min(1).max(100).optional(),
-    payload: z.json(),
-    timeout_ms: z.number().int().min(1).max(o.timeoutCeilingMs).optional(),
-  });
-  const listQuery = z.strictObject({
-    status: z.enum(TASK_STATUSES).optional(),
-    type: z.string().min(1).max(100).optional(),
-    limit: z.coerce.number().int().min(1).max(o.listMaxLimit).default(Math.min(50, o.listMaxLimit)),
-    cursor: z.string().max(200).optional(),
-  });
-  const replayBody = z.strictObject({
-    type: z.string().min(1).max(100).optional(),
-    reason: z.enum(['error', 'timeout', 'permanent', 'crashed'] satisfies FailureReason[]).optional(),
-    limit: z.number().int().min(1).max(o.replayMaxBatch).default(Math.min(100, o.replayMaxBatch)),
-  });
+  const { submission, batchItem, batchEnvelope, wait, listQuery, replayBody } = taskSchemas(o);
 
   /** Another client's task is "not found", never "forbidden": existence is not leaked. */
   const scopeOf = (p: Principal): Scope => ({ clientId: p.admin ? null : p.clientId });
@@ -81,59 +85,69 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
     return def;
   }
 
+  /** Validates one submission into the row to insert and its key claim; throws the ClientError naming the problem. */
+  function prepare(body: unknown, principal: Principal, idempotencyKey: string | undefined, schema: typeof submission) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ClientError('invalid_idempotency_key', 'Idempotency-Key must be 1–255 printable ASCII characters', 400);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ClientError('invalid_body', 'request body must be a JSON object', 422);
+    }
+    if (!('payload' in body)) {
+      throw new ClientError('missing_payload', 'request body must contain "payload" (any JSON value)', 422);
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(parsed.error) });
+    }
+    const def = typeOf(parsed.data.type ?? DEFAULT_TASK_TYPE);
+    if (containsNul(parsed.data.payload)) {
+      // PostgreSQL's jsonb cannot store U+0000; refuse it here rather than fail the insert.
+      throw new ClientError('invalid_payload', 'payload strings and keys must not contain the NUL character (\\u0000)', 422);
+    }
+    const payload = def.payloadSchema.safeParse(parsed.data.payload);
+    if (!payload.success) {
+      throw new ClientError('invalid_payload', `payload is invalid for type "${def.name}"`, 422, {
+        issues: issuesOf(payload.error),
+      });
+    }
+    if (def.maxPayloadBytes !== undefined) {
+      const size = Buffer.byteLength(JSON.stringify(parsed.data.payload));
+      if (size > def.maxPayloadBytes) {
+        throw new ClientError('payload_too_large', `payload is ${size} bytes; type "${def.name}" accepts at most ${def.maxPayloadBytes}`, 413);
+      }
+    }
+    if (parsed.data.callback !== undefined && !o.webhooksEnabled) {
+      throw new ClientError('webhooks_not_configured', 'this installation sends no webhooks (WEBHOOK_SECRET is not set); submit without "callback"', 422);
+    }
+    const id = randomUUID();
+    const response: SubmitResponse = { task_id: id, status: 'pending' };
+    const task: NewTask = {
+      id,
+      type: def.name,
+      payload: parsed.data.payload,
+      maxAttempts: def.maxAttempts,
+      timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
+      traceContext: captureContext(),
+      clientId: principal.clientId,
+      ...(parsed.data.callback === undefined ? {} : { callbackUrl: parsed.data.callback }),
+    };
+    const idem: IdempotencyClaim | undefined =
+      idempotencyKey === undefined
+        ? undefined
+        : {
+            scope: principal.clientId,
+            key: idempotencyKey,
+            requestHash: hashRequest(def.name, parsed.data),
+            ttlMs: o.idempotencyTtlMs,
+            response,
+          };
+    return { task, idem, response };
+  }
+
   return {
     async submit(body, principal, idempotencyKey) {
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new ClientError('invalid_idempotency_key', 'Idempotency-Key must be 1–255 printable ASCII characters', 400);
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new ClientError('invalid_body', 'request body must be a JSON object', 422);
-      }
-      if (!('payload' in body)) {
-        throw new ClientError('missing_payload', 'request body must contain "payload" (any JSON value)', 422);
-      }
-      const parsed = submission.safeParse(body);
-      if (!parsed.success) {
-        throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(parsed.error) });
-      }
-      const def = typeOf(parsed.data.type ?? DEFAULT_TASK_TYPE);
-      if (containsNul(parsed.data.payload)) {
-        // PostgreSQL's jsonb cannot store U+0000; refuse it here rather than fail the insert.
-        throw new ClientError('invalid_payload', 'payload strings and keys must not contain the NUL character (\\u0000)', 422);
-      }
-      const payload = def.payloadSchema.safeParse(parsed.data.payload);
-      if (!payload.success) {
-        throw new ClientError('invalid_payload', `payload is invalid for type "${def.name}"`, 422, {
-          issues: issuesOf(payload.error),
-        });
-      }
-      if (def.maxPayloadBytes !== undefined) {
-        const size = Buffer.byteLength(JSON.stringify(parsed.data.payload));
-        if (size > def.maxPayloadBytes) {
-          throw new ClientError('payload_too_large', `payload is ${size} bytes; type "${def.name}" accepts at most ${def.maxPayloadBytes}`, 413);
-        }
-      }
-      const id = randomUUID();
-      const response: SubmitResponse = { task_id: id, status: 'pending' };
-      const newTask: NewTask = {
-        id,
-        type: def.name,
-        payload: parsed.data.payload,
-        maxAttempts: def.maxAttempts,
-        timeoutMs: parsed.data.timeout_ms ?? def.timeoutMs,
-        traceContext: captureContext(),
-        clientId: principal.clientId,
-      };
-      const claim: IdempotencyClaim | undefined =
-        idempotencyKey === undefined
-          ? undefined
-          : {
-              scope: principal.clientId,
-              key: idempotencyKey,
-              requestHash: hashRequest(def.name, parsed.data),
-              ttlMs: o.idempotencyTtlMs,
-              response,
-            };
+      const { task: newTask, idem: claim, response } = prepare(body, principal, idempotencyKey, submission);
       // The cap is checked where the row is inserted, after the key lookup (so a replay is never refused).
       const result =
         o.maxPendingPerClient > 0 ? await repo.insertCapped(newTask, claim, o.maxPendingPerClient) : await repo.insert(newTask, claim);
@@ -154,7 +168,76 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       return { replayed: false, task: result.task, response };
     },
 
+    async submitBatch(body, principal) {
+      const envelope = batchEnvelope.safeParse(body);
+      if (!envelope.success) {
+        throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(envelope.error) });
+      }
+      const items: BatchItem[] = [];
+      const invalid: { index: number; code: string; message: string; issues?: unknown }[] = [];
+      const seenKeys = new Set<string>();
+      envelope.data.tasks.forEach((raw, index) => {
+        try {
+          const key = typeof raw === 'object' && raw !== null && 'idempotency_key' in raw ? raw.idempotency_key : undefined;
+          if (key !== undefined && typeof key !== 'string') throw new ClientError('invalid_idempotency_key', 'idempotency_key must be a string', 422);
+          if (key !== undefined && seenKeys.has(key)) throw new ClientError('duplicate_idempotency_key', 'another item of this batch has the same idempotency_key', 422);
+          if (key !== undefined) seenKeys.add(key);
+          const { task, idem } = prepare(raw, principal, key, batchItem);
+          items.push({ task, idem });
+        } catch (e) {
+          if (!(e instanceof AppError)) throw e;
+          invalid.push({ index, code: e.code, message: e.message, ...(e.details ? { issues: e.details.issues } : {}) });
+        }
+      });
+      if (invalid.length > 0) {
+        throw new ClientError('invalid_batch', `${invalid.length} of ${envelope.data.tasks.length} tasks are invalid; nothing was stored`, 422, {
+          items: invalid,
+        });
+      }
+      const r = await repo.insertBatch(items, o.maxPendingPerClient);
+      if (r.kind === 'over_cap') {
+        throw new TooManyRequestsError('too_many_pending', `at most ${o.maxPendingPerClient} pending tasks per client; nothing was stored`, 5);
+      }
+      if (r.kind === 'key_reused') {
+        throw new ClientError('idempotency_key_reused', 'Idempotency-Keys already used with a different request; nothing was stored', 422, {
+          items: r.indexes.map((index) => ({ index, code: 'idempotency_key_reused', message: 'this idempotency_key was already used with a different request' })),
+        });
+      }
+      const created: CreatedTask[] = [];
+      const tasks = r.items.map((item) => {
+        if (item.kind === 'replay') return { ...(item.response as SubmitResponse), replayed: true };
+        created.push(item.task);
+        dispatcher.dispatch(item.task);
+        return { task_id: item.task.id, status: 'pending' as const, replayed: false };
+      });
+      return { tasks, created };
+    },
+
     get: find,
+
+    waitMsOf(query) {
+      const q = wait.safeParse(query);
+      if (!q.success) throw new ClientError('invalid_query', 'query parameters are invalid', 400, { issues: issuesOf(q.error) });
+      return Math.round((q.data.wait ?? 0) * 1000);
+    },
+
+    async awaitResult(id, principal, waitMs, signal) {
+      // Registered before the read: a task that ends between the read and the wait still wakes it.
+      const ac = new AbortController();
+      const abort = () => ac.abort();
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        const ended = waitMs > 0 ? waiters.wait(id, waitMs, ac.signal) : null;
+        const task = await find(id, principal);
+        if (isTerminal(task) || !ended) return { task, timedOut: false };
+        const end = await ended;
+        const now = end === 'aborted' ? task : await find(id, principal);
+        return { task: now, timedOut: !isTerminal(now) };
+      } finally {
+        ac.abort();
+        signal.removeEventListener('abort', abort);
+      }
+    },
 
     async list(query, principal) {
       const q = listQuery.safeParse(query);
@@ -211,9 +294,13 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
   };
 }
 
+const isTerminal = (t: Task) => TERMINAL_STATUSES.includes(t.status);
+
 /** Same key + same request ⇔ same hash; key order in the payload does not matter. */
-function hashRequest(type: string, data: { payload: unknown; timeout_ms?: number }): string {
-  return createHash('sha256').update(canonicalJson({ type, payload: data.payload, timeout_ms: data.timeout_ms ?? null })).digest('hex');
+function hashRequest(type: string, data: { payload: unknown; timeout_ms?: number; callback?: string }): string {
+  // `callback` only when given: hashes of requests without one stay what they were before callbacks existed.
+  const request = { type, payload: data.payload, timeout_ms: data.timeout_ms ?? null, ...(data.callback === undefined ? {} : { callback: data.callback }) };
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
 function canonicalJson(v: unknown): string {
@@ -241,8 +328,5 @@ function decodeCursor(c: string): { createdAt: string; id: string } {
   return { createdAt, id };
 }
 
-function issuesOf(e: z.ZodError): { path: string; message: string }[] {
-  return e.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
 
 export type { TaskStatus };

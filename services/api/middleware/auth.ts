@@ -10,7 +10,7 @@ import type { AddressLimiter } from '../domain/address-limiter';
 import type { Authenticator } from '../domain/authenticator';
 
 /** Paths that need no credentials (and are never limited). */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics', '/openapi.json']);
 
 export function authenticate(auth: Authenticator, limiter?: AddressLimiter): Middleware {
   return async (ctx, next) => {

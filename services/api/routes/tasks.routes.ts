@@ -1,36 +1,33 @@
-/** HTTP shape of tasks: submit, read, list (dead letters included), cancel, retry, bulk replay. */
+/**
+ * HTTP shape of tasks: submit (one, or a batch), read (optionally waiting for the result), list
+ * (dead letters included), cancel, retry, bulk replay.
+ */
 import Router from '@koa/router';
-import type { Task } from '../../core/tasks/task';
+import type { Context } from 'koa';
 import type { Principal } from '../domain/authenticator';
 import type { TaskService } from '../domain/task.service';
 import type { ApiMetrics } from '../metrics';
 import { readJsonBody } from '../middleware/json-body';
-
-/** The public representation of a task (snake_case, as in the original service). */
-export function presentTask(t: Task) {
-  return {
-    task_id: t.id,
-    type: t.type,
-    status: t.status,
-    payload: t.payload,
-    result: t.result ?? null,
-    error: t.error ?? null,
-    errors: t.errors,
-    attempts: t.attempts,
-    max_attempts: t.maxAttempts,
-    timeout_ms: t.timeoutMs,
-    run_after: t.runAfter.toISOString(),
-    created_at: t.createdAt.toISOString(),
-    updated_at: t.updatedAt.toISOString(),
-    started_at: t.startedAt?.toISOString() ?? null,
-    finished_at: t.finishedAt?.toISOString() ?? null,
-  };
-}
+import { presentTask } from './task-views';
 
 export interface BodyLimits {
   maxBodyBytes: number;
   maxJsonDepth: number;
+  /** POST /tasks/batch's own body limit. */
+  batchMaxBodyBytes: number;
 }
+
+/** Aborts when the client goes away before its answer (a waiting request stops waiting). */
+function clientGone(ctx: Context): AbortSignal {
+  const ac = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+/** Header of every answer to a request with `?wait=`: whether the wait ended before the task was terminal. */
+export const WAIT_TIMED_OUT_HEADER = 'Wait-Timed-Out';
 
 export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: ApiMetrics): Router {
   const router = new Router();
@@ -40,6 +37,7 @@ export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: Api
   router.post('/tasks', async (ctx) => {
     const body = await readJsonBody(ctx, limits);
     const key = ctx.get('Idempotency-Key');
+    const waitMs = tasks.waitMsOf(ctx.query);
     const r = await tasks.submit(body, who(ctx.state), ctx.headers['idempotency-key'] === undefined ? undefined : key);
     ctx.status = 202;
     ctx.set('Location', `/tasks/${r.response.task_id}`);
@@ -50,6 +48,25 @@ export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: Api
       metrics.submitted.inc({ type: r.task.type });
     }
     ctx.body = r.response;
+    if (waitMs === 0) return;
+    // Accepted either way: a wait that ends first answers 202 as without `wait`.
+    const w = await tasks.awaitResult(r.response.task_id, who(ctx.state), waitMs, clientGone(ctx));
+    ctx.set(WAIT_TIMED_OUT_HEADER, String(w.timedOut));
+    if (!w.timedOut) {
+      ctx.status = 200;
+      ctx.body = presentTask(w.task);
+    }
+  });
+
+  router.post('/tasks/batch', async (ctx) => {
+    const body = await readJsonBody(ctx, { maxBodyBytes: limits.batchMaxBodyBytes, maxJsonDepth: limits.maxJsonDepth });
+    const r = await tasks.submitBatch(body, who(ctx.state));
+    metrics.batchSize.observe(r.tasks.length);
+    for (const t of r.created) metrics.submitted.inc({ type: t.type });
+    const replayed = r.tasks.length - r.created.length;
+    if (replayed > 0) metrics.replays.inc(replayed);
+    ctx.status = 202;
+    ctx.body = { tasks: r.tasks };
   });
 
   router.get('/tasks', async (ctx) => {
@@ -58,7 +75,14 @@ export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: Api
   });
 
   router.get('/tasks/:id', async (ctx) => {
-    ctx.body = presentTask(await tasks.get(ctx.params.id ?? '', who(ctx.state)));
+    const waitMs = tasks.waitMsOf(ctx.query);
+    if (waitMs === 0) {
+      ctx.body = presentTask(await tasks.get(ctx.params.id ?? '', who(ctx.state)));
+      return;
+    }
+    const w = await tasks.awaitResult(ctx.params.id ?? '', who(ctx.state), waitMs, clientGone(ctx));
+    ctx.set(WAIT_TIMED_OUT_HEADER, String(w.timedOut));
+    ctx.body = presentTask(w.task);
   });
 
   router.post('/tasks/:id/cancel', async (ctx) => {

@@ -3,6 +3,7 @@
  * all invalid keys are reported together so an operator fixes them in one round.
  */
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { apiKeyPrefix } from '../auth/api-key';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -30,6 +31,13 @@ const csvOf = (item: z.ZodType<string, string>, def: string) =>
         .filter((x) => x.length > 0),
     )
     .pipe(z.array(item).min(1));
+
+/** `address/prefix`, the prefix within the family's width. */
+function isCidr(s: string): boolean {
+  const [address = '', bits = ''] = s.split('/');
+  const family = isIP(address);
+  return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -135,6 +143,34 @@ const schema = z.object({
    * socket's peer is the caller (behind a proxy every caller would then share the proxy's address).
    */
   HTTP_TRUSTED_PROXY_HOPS: int(0, 0, 10),
+  /** Longest `?wait=` (seconds) a request may wait for a task result; keep it below the load balancer's idle timeout. */
+  WAIT_MAX_SECONDS: int(30, 0, 600),
+  /** Waited-for tasks are re-read this often, so a missed NOTIFY delays an answer by at most this long. */
+  WAIT_RECHECK_MS: int(1_000, 50, 60_000),
+  /** Most tasks in one POST /tasks/batch. */
+  BATCH_MAX_TASKS: int(1_000, 1, 10_000),
+  /** Largest POST /tasks/batch body (MAX_BODY_BYTES applies to every other request). */
+  BATCH_MAX_BODY_BYTES: int(16_777_216, 1, 256 * 1_048_576),
+  /**
+   * Signing secret of completion webhooks, `whsec_` + base64 (Standard Webhooks). Unset: a task
+   * with a `callback` is refused (422).
+   */
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'whsec_ followed by at least 24 bytes in base64')
+    .optional(),
+  /** Internal targets webhooks may reach in spite of the SSRF policy (CIDRs, e.g. 10.1.2.0/24,fd00::/8). */
+  WEBHOOK_ALLOWED_CIDRS: csv.pipe(z.array(z.string().refine(isCidr, 'a CIDR: address/prefix'))),
+  /** Deadline of one delivery attempt (connect, send, answer). */
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** Attempts per delivery before it is recorded as failed (redeliver with POST /webhooks/deliveries/:id/redeliver). */
+  WEBHOOK_MAX_ATTEMPTS: int(8, 1, 100),
+  WEBHOOK_RETRY_BASE_MS: int(1_000, 0),
+  WEBHOOK_RETRY_MAX_MS: int(3_600_000, 0),
+  /** How often each API replica looks for due deliveries (a completion also wakes it at once). */
+  WEBHOOK_POLL_MS: int(1_000, 50, 60_000),
+  /** Deliveries each API replica sends at once. */
+  WEBHOOK_CONCURRENCY: int(16, 1, 1_000),
   /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
   MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
   /** Deepest JSON nesting accepted in a request body. */

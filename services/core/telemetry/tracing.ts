@@ -34,6 +34,9 @@ export const ATTR = {
   TASK_ATTEMPT: 'tasker.task.attempt',
   TASK_OUTCOME: 'tasker.task.outcome',
   TASK_REPUBLISHED: 'tasker.task.republished',
+  WEBHOOK_DELIVERY_ID: 'tasker.webhook.delivery.id',
+  WEBHOOK_OUTCOME: 'tasker.webhook.outcome',
+  HTTP_RESPONSE_STATUS: 'http.response.status_code',
 } as const;
 
 /** The messaging and task attributes shared by the PRODUCER and CONSUMER spans of a task. */

@@ -3,119 +3,24 @@
  * transaction) so a running handler is aborted within milliseconds on whichever worker runs it.
  * The heartbeat noticing the lost lease is the fallback when a notification is missed.
  */
-import { Client } from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createPgListener, listenClient as pgListenClient, type ListenClient, type PgListener } from '../../core/db/pg-listener';
 import type { Logger } from '../../core/log/logger';
 import { CANCEL_CHANNEL } from '../../core/tasks/state/sql-fragments';
 
-export interface CancelListener {
-  start(): void;
-  stop(): Promise<void>;
-}
-
-/** The part of pg's Client the listener uses (so its connection handling can be tested with a fake). */
-export interface ListenClient {
-  connect(): Promise<unknown>;
-  query(sql: string): Promise<unknown>;
-  end(): Promise<unknown>;
-  on(event: 'error', fn: (err: Error) => void): unknown;
-  on(event: 'end', fn: () => void): unknown;
-  on(event: 'notification', fn: (n: { channel: string; payload?: string }) => void): unknown;
-}
+export type { ListenClient };
+export type CancelListener = PgListener;
 
 export interface CancelListenerOptions {
   connect: () => ListenClient;
   onCancel: (taskId: string) => void;
   logger: Logger;
-  /** How often the connection is checked with a query. */
   pingMs?: number;
   pingTimeoutMs?: number;
-  /** First reconnect delay (doubles up to 5 s). */
   retryBaseMs?: number;
 }
 
-/** A dedicated connection to the database (LISTEN needs one session for as long as it listens). */
-export function listenClient(databaseUrl: string): ListenClient {
-  return new Client({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: 5_000,
-    application_name: 'tasker-worker-listen',
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
-}
+export const listenClient = (databaseUrl: string): ListenClient => pgListenClient(databaseUrl, 'tasker-worker-listen');
 
-export function createCancelListener(o: CancelListenerOptions): CancelListener {
-  const { onCancel } = o;
-  const log = o.logger.child({ module: 'cancel-listener' });
-  const retryBaseMs = o.retryBaseMs ?? 200;
-  let client: ListenClient | null = null;
-  let stopped = false;
-  let loop: Promise<void> | null = null;
-
-  const pingMs = o.pingMs ?? 30_000;
-  const pingTimeoutMs = o.pingTimeoutMs ?? 5_000;
-
-  /**
-   * One session: connect, LISTEN, then ping until the connection fails. Whatever ends it — a failed
-   * LISTEN, an error, a ping that gets no answer (a half-open connection after a failover, which
-   * TCP alone may not notice for minutes) — the client is ended, never leaked.
-   */
-  async function connectOnce(): Promise<void> {
-    const c = o.connect();
-    let ping: NodeJS.Timeout | null = null;
-    const ended = new Promise<void>((resolve) => {
-      c.on('error', (err) => {
-        log.warn({ err: err.message }, 'cancel listener connection error; reconnecting');
-        resolve();
-      });
-      c.on('end', () => resolve());
-      ping = setInterval(() => {
-        const answered = c.query('SELECT 1').then(() => true, () => false);
-        const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), pingTimeoutMs).unref());
-        void Promise.race([answered, timedOut]).then((ok) => {
-          if (ok) return;
-          log.warn({ timeout_ms: pingTimeoutMs }, 'cancel listener connection did not answer a ping; reconnecting');
-          resolve();
-        });
-      }, pingMs);
-      ping.unref();
-    });
-    c.on('notification', (n) => {
-      if (n.channel === CANCEL_CHANNEL && n.payload) onCancel(n.payload);
-    });
-    try {
-      client = c;
-      // Raced with `ended`: a connection that dies (or is stopped) mid-setup must not hang the loop.
-      await Promise.race([c.connect(), ended]);
-      await Promise.race([c.query(`LISTEN ${CANCEL_CHANNEL}`), ended]);
-      await ended;
-    } finally {
-      if (ping) clearInterval(ping);
-      client = null;
-      await c.end().catch(() => undefined);
-    }
-  }
-
-  return {
-    start() {
-      if (loop) return;
-      loop = (async () => {
-        for (let attempt = 0; !stopped; attempt++) {
-          try {
-            await connectOnce();
-            attempt = 0;
-          } catch (err) {
-            if (!stopped && attempt % 10 === 0) log.warn({ err }, 'cancel listener cannot connect; retrying');
-          }
-          if (!stopped) await sleep(Math.min(5_000, retryBaseMs * 2 ** Math.min(attempt, 5)));
-        }
-      })();
-    },
-    async stop() {
-      stopped = true;
-      await client?.end().catch(() => undefined);
-      await loop;
-    },
-  };
+export function createCancelListener({ onCancel, ...o }: CancelListenerOptions): CancelListener {
+  return createPgListener({ ...o, channel: CANCEL_CHANNEL, onNotification: onCancel, name: 'cancel-listener' });
 }

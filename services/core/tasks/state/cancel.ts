@@ -3,6 +3,7 @@ import type { Db } from '../../db/database';
 import { toTask, type TaskRow } from '../../db/task-row';
 import type { Task, TaskStatus } from '../task';
 import { CANCEL_CHANNEL, IN_SCOPE, LEASE_RESET, scopeArgs, type Scope } from './sql-fragments';
+import { notifyTerminal } from './terminal-notify';
 
 /** Returns the row after, and whether it was running; null when it was not cancellable (or not visible). */
 export function cancelTask(db: Db, id: string, scope: Scope): Promise<{ task: Task; wasRunning: boolean } | null> {
@@ -21,6 +22,7 @@ export function cancelTask(db: Db, id: string, scope: Scope): Promise<{ task: Ta
     // The running worker aborts the handler on this notification (delivered on commit); its
     // heartbeat noticing the lost lease is the fallback.
     if (was === 'processing') await trx.raw(`SELECT pg_notify(?, ?)`, [CANCEL_CHANNEL, id]);
+    await notifyTerminal(trx, [id]);
     return { task: toTask(r.rows[0]!), wasRunning: was === 'processing' };
   });
 }

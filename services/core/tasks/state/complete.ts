@@ -2,6 +2,7 @@
 import type { Db } from '../../db/database';
 import { LEASE_RESET } from './sql-fragments';
 import { leaseKey, type Lease } from './heartbeat';
+import { notifyTerminal, notifyTerminalAfterCommit } from './terminal-notify';
 
 export interface Completion extends Lease {
   resultJson: string;
@@ -22,6 +23,7 @@ export async function completeTasks(db: Db, items: Completion[]): Promise<Set<st
     RETURNING t.id, mine.token`,
     [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.resultJson)],
   );
+  await notifyTerminalAfterCommit(db, r.rows.map((row) => row.id));
   return new Set(r.rows.map(leaseKey));
 }
 
@@ -38,6 +40,7 @@ export function completeTaskWithEffects(db: Db, c: Completion, effects: ((trx: D
     );
     if (r.rowCount !== 1) return false; // lease lost: the effects must not happen
     for (const effect of effects) await effect(trx);
+    await notifyTerminal(trx, [c.id]);
     return true;
   });
 }

@@ -3,6 +3,7 @@ import type { Db } from '../../db/database';
 import type { TaskError } from '../task';
 import { appendErrors, LEASE_RESET } from './sql-fragments';
 import type { Lease } from './heartbeat';
+import { notifyTerminalAfterCommit } from './terminal-notify';
 
 export type FailOutcome = 'retried' | 'failed' | 'lease_lost';
 
@@ -32,5 +33,7 @@ export async function failAttempt(db: Db, f: FailedAttempt): Promise<FailOutcome
   );
   const row = r.rows[0];
   if (!row) return 'lease_lost';
-  return row.status === 'pending' ? 'retried' : 'failed';
+  if (row.status === 'pending') return 'retried';
+  await notifyTerminalAfterCommit(db, [f.id]);
+  return 'failed';
 }

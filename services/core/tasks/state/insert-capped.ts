@@ -26,19 +26,29 @@ class OverCap extends Error {}
 export async function insertCapped(db: Db, t: NewTask, idem: IdempotencyClaim | undefined, cap: number): Promise<CappedInsertResult> {
   try {
     return await db.transaction(async (trx) => {
-      // hashtext collisions only make two clients take turns; they never share a count.
-      await trx.raw(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, [PENDING_CAP_LOCK_SPACE, t.clientId]);
+      await lockClientPending(trx, t.clientId);
       const result: InsertResult = idem ? await insertTaskWithKey(trx, t, idem) : { kind: 'created', task: (await insertTasks(trx, [t]))[0]! };
       if (result.kind !== 'created') return result;
-      const r = await trx.raw<{ rows: { n: string }[] }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE client_id = ? AND status = 'pending' LIMIT ?) p`,
-        [t.clientId, cap + 1],
-      );
-      if (Number(r.rows[0]!.n) > cap) throw new OverCap();
+      if (await overPendingCap(trx, t.clientId, cap)) throw new OverCap();
       return result;
     });
   } catch (e) {
     if (e instanceof OverCap) return { kind: 'over_cap' };
     throw e;
   }
+}
+
+/** Serialises a client's capped inserts until the transaction ends (batch submit takes the same lock). */
+export async function lockClientPending(trx: Db, clientId: string): Promise<void> {
+  // hashtext collisions only make two clients take turns; they never share a count.
+  await trx.raw(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, [PENDING_CAP_LOCK_SPACE, clientId]);
+}
+
+/** Whether the client now has more than `cap` pending tasks (counts at most cap + 1 rows). */
+export async function overPendingCap(trx: Db, clientId: string, cap: number): Promise<boolean> {
+  const r = await trx.raw<{ rows: { n: string }[] }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE client_id = ? AND status = 'pending' LIMIT ?) p`,
+    [clientId, cap + 1],
+  );
+  return Number(r.rows[0]!.n) > cap;
 }

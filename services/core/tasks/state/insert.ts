@@ -10,6 +10,8 @@ export interface NewTask {
   timeoutMs: number;
   traceContext: Record<string, string>;
   clientId: string;
+  /** Completion webhook target; written by attach-callback.ts in the inserting transaction. */
+  callbackUrl?: string;
 }
 
 /** What the caller of an insert needs: the response names the id, the publish the id and type. */

@@ -1,6 +1,7 @@
 /** reap: processing with an expired lease → pending (or failed when out of attempts), reason `crashed`. */
 import type { Db } from '../../db/database';
 import { appendErrors, LEASE_RESET } from './sql-fragments';
+import { notifyTerminalAfterCommit } from './terminal-notify';
 
 export interface ReapedTask {
   id: string;
@@ -32,5 +33,6 @@ export async function reapExpiredLeases(db: Db, limit: number): Promise<ReapedTa
     RETURNING t.id, t.type, t.status`,
     [limit],
   );
+  await notifyTerminalAfterCommit(db, r.rows.filter((t) => t.status === 'failed').map((t) => t.id));
   return r.rows;
 }
