@@ -57,6 +57,15 @@ describe('wait for a result and batch submit', () => {
       assert.equal(await wokenWaits(base), woken + 1, 'the wait ended by the notification, not by its time');
     });
 
+    it('is answered by a batched completion (a handler without effects: complete.ts notifies in its UPDATE statement)', async () => {
+      const id = await submitTask(base, { type: 'simulate', payload: { durationMs: 300 } });
+      const woken = await wokenWaits(base);
+      const r = await waitGet(base, id, 30);
+      assert.equal(r.headers.get('wait-timed-out'), 'false');
+      assert.equal(((await r.json()) as TaskView).status, 'done');
+      assert.equal(await wokenWaits(base), woken + 1, 'the wait ended by the notification, not by its time');
+    });
+
     it('answers with the current state and Wait-Timed-Out: true when the wait ends first', async () => {
       const id = await submitTask(base, { type: 'test.record', payload: { mode: 'sleep', durationMs: 60_000 }, timeout_ms: 60_000 });
       await running(id);

@@ -2,7 +2,7 @@
 import type { Db } from '../../db/database';
 import { LEASE_RESET } from './sql-fragments';
 import { leaseKey, type Lease } from './heartbeat';
-import { notifyTerminal, notifyTerminalAfterCommit } from './terminal-notify';
+import { NOTIFY_TERMINAL_SQL, notifyTerminal } from './terminal-notify';
 
 export interface Completion extends Lease {
   resultJson: string;
@@ -15,15 +15,20 @@ export async function completeTasks(db: Db, items: Completion[]): Promise<Set<st
           mine AS (
             SELECT t.id, c.token FROM tasks t JOIN c ON t.id = c.id AND t.lease_token = c.token
              WHERE t.status = 'processing' ORDER BY t.id FOR UPDATE OF t
-          )
-     UPDATE tasks t
-        SET status = 'done', result = c.result, ${LEASE_RESET}, finished_at = now(), updated_at = now()
-       FROM mine JOIN c ON c.id = mine.id AND c.token = mine.token
-      WHERE t.id = mine.id
-    RETURNING t.id, mine.token`,
+          ),
+          done AS (
+            UPDATE tasks t
+               SET status = 'done', result = c.result, ${LEASE_RESET}, finished_at = now(), updated_at = now()
+              FROM mine JOIN c ON c.id = mine.id AND c.token = mine.token
+             WHERE t.id = mine.id
+            RETURNING t.id, mine.token
+          ),
+          -- The terminal NOTIFY in the same statement: it is delivered exactly when the outcome
+          -- commits, and costs no second round trip per batch (issue 15).
+          notified AS (${NOTIFY_TERMINAL_SQL('done')})
+     SELECT done.id, done.token FROM done, (SELECT count(*) FROM notified) AS force_notify`,
     [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.resultJson)],
   );
-  await notifyTerminalAfterCommit(db, r.rows.map((row) => row.id));
   return new Set(r.rows.map(leaseKey));
 }
 

@@ -23,6 +23,15 @@ export async function notifyTerminal(db: Db, ids: readonly string[]): Promise<vo
   await db.raw(`SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p`, [TERMINAL_CHANNEL, payloads]);
 }
 
+/**
+ * A SELECT for a CTE that notifies the ids of the CTE named `from` (its `id` column), 200 per
+ * notification, inside the statement that changed them. A plain SELECT in a WITH runs only when
+ * referenced: the statement must read it (e.g. `(SELECT count(*) FROM notified)`).
+ */
+export const NOTIFY_TERMINAL_SQL = (from: string): string =>
+  `SELECT pg_notify('${TERMINAL_CHANNEL}', string_agg(id::text, ',')) FROM (
+     SELECT id, (row_number() OVER () - 1) / ${IDS_PER_NOTIFICATION} AS chunk FROM ${from}) ids GROUP BY chunk`;
+
 /** After a committed autocommit statement: a failure must not turn a recorded outcome into an error. */
 export function notifyTerminalAfterCommit(db: Db, ids: readonly string[]): Promise<void> {
   return notifyTerminal(db, ids).catch(() => undefined);
