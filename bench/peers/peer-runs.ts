@@ -133,8 +133,18 @@ export async function naiveRun(env: BenchEnv): Promise<PeerRun> {
   const port = await freePort();
   const svcEnv = { DATABASE_URL: env.databaseUrl, RABBITMQ_URL: BENCH.rabbitmqUrl, NAIVE_QUEUE: queue, PORT: String(port) };
   const services: Service[] = [];
+  // Between phases: the naive queue too (env.reset purges Tasker's queue only). Messages left by
+  // the ingest point (no consumer ran) would otherwise stand in front of the next phase's.
   const reset = async () => {
     await env.db.query('TRUNCATE naive_tasks');
+    const c2 = await amqp.connect(BENCH.rabbitmqUrl);
+    try {
+      const ch = await c2.createChannel();
+      await ch.purgeQueue(queue);
+      await ch.close();
+    } finally {
+      await c2.close();
+    }
     await env.reset();
   };
   try {
