@@ -102,18 +102,23 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     serviceEnv,
     async reset() {
       await pool.query('TRUNCATE tasks, idempotency_keys');
-      const c = await amqp.connect(BENCH.rabbitmqUrl);
-      try {
-        const ch = await c.createChannel();
-        await ch.purgeQueue(queue);
-        await ch.close();
-      } finally {
-        await c.close();
-      }
+      await purgeQueue(queue);
       await waitForQuiet(10_000);
     },
     cleanup,
   };
+}
+
+/** Empties one queue on its own short connection. */
+export async function purgeQueue(queue: string): Promise<void> {
+  const c = await amqp.connect(BENCH.rabbitmqUrl);
+  try {
+    const ch = await c.createChannel();
+    await ch.purgeQueue(queue);
+    await ch.close();
+  } finally {
+    await c.close();
+  }
 }
 
 export interface Versions {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { BENCH } from '../config';
-import type { BenchEnv } from '../infra';
+import { purgeQueue, type BenchEnv } from '../infra';
 import { cannon, paced, type LoadResult } from '../load';
 import { ask, forkPeer, freePort, sleep, type Service } from '../processes';
 import { CpuMeter } from '../proc-stats';
@@ -137,14 +137,7 @@ export async function naiveRun(env: BenchEnv): Promise<PeerRun> {
   // the ingest point (no consumer ran) would otherwise stand in front of the next phase's.
   const reset = async () => {
     await env.db.query('TRUNCATE naive_tasks');
-    const c2 = await amqp.connect(BENCH.rabbitmqUrl);
-    try {
-      const ch = await c2.createChannel();
-      await ch.purgeQueue(queue);
-      await ch.close();
-    } finally {
-      await c2.close();
-    }
+    await purgeQueue(queue);
     await env.reset();
   };
   try {
