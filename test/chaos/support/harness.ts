@@ -51,6 +51,13 @@ export const FAST_ENV: Record<string, string> = {
   REAP_INTERVAL_MS: '500',
   SWEEP_INTERVAL_MS: '200',
   SWEEP_UNCONFIRMED_AFTER_MS: '1000',
+  // The one path that recovers a pending row whose message is gone (a worker SIGKILLed between its
+  // sweeper's reserve and publish leaves the row stamped published with no message): the stale
+  // republish, after this age once the queue has nothing ready. Scaled down like LEASE_MS (300 s →
+  // 20 s); at the default, scenario 2's "nothing non-terminal 60 s after the last kill" failed once
+  // in CI with 8 rows stranded (8 = one kill's in-flight batch; the likely path, not reproduced in
+  // 12 reruns: reaped, then reserved by a sweeper in a worker that was killed before it published).
+  SWEEP_REPUBLISH_AFTER_MS: '20000',
   DRAIN_TIMEOUT_MS: '8000',
   DB_CONNECT_TIMEOUT_MS: '2000',
   DB_STATEMENT_TIMEOUT_MS: '5000',
