@@ -1,12 +1,7 @@
-/** Shared by the feature benchmarks (waiters, batch submit, webhooks): percentiles, RSS, direct inserts. */
+/** Shared by the feature benchmarks (waiters, batch submit, webhooks): RSS, direct inserts. */
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { BenchEnv } from './infra';
-
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Current resident set size of a process in MB (VmRSS). */
 export function rssMb(pid: number): number {

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import autocannon from 'autocannon';
 import { BENCH } from './config';
+import { percentile } from './percentile';
 
 export interface LoadResult {
   connections: number;
@@ -143,7 +144,6 @@ export async function paced(url: string, rate: number, seconds: number, onTick?:
   const wall = (performance.now() - start) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     connections: 0,
     seconds: wall,
@@ -153,7 +153,7 @@ export async function paced(url: string, rate: number, seconds: number, onTick?:
     non2xx,
     errors,
     timeouts: 0,
-    latencyMs: { p50: pct(0.5), p99: pct(0.99), max: latencies[latencies.length - 1] ?? 0 },
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
     acceptedIds: ids,
   };
 }

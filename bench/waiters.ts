@@ -6,7 +6,8 @@
  */
 import http from 'node:http';
 import type { BenchEnv } from './infra';
-import { completeRows, insertPendingTasks, notifyTerminal, percentile, rssMb } from './feature-support';
+import { percentile } from './percentile';
+import { completeRows, insertPendingTasks, notifyTerminal, rssMb } from './feature-support';
 import { sleep, startApi } from './processes';
 
 export interface WaitersRun {

@@ -6,7 +6,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BenchEnv } from './infra';
-import { completeRows, insertPendingTasks, notifyTerminal, percentile } from './feature-support';
+import { completeRows, insertPendingTasks, notifyTerminal } from './feature-support';
+import { percentile } from './percentile';
 import { sleep, startApi } from './processes';
 
 export interface WebhooksRun {

@@ -3,6 +3,7 @@
  * each submitting its next job when the last was accepted, like autocannon's connections) and open
  * loop (a fixed offered rate, evenly spaced, like `paced`).
  */
+import { p50p99 } from '../percentile';
 import type { Producer } from './peer';
 
 export interface Submitted {
@@ -15,9 +16,7 @@ export interface Submitted {
 }
 
 function summary(lat: number[], errors: number, firstAt: number, t0: number): Submitted {
-  lat.sort((a, b) => a - b);
-  const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? 0;
-  return { submitted: lat.length, errors, firstAt, seconds: (performance.now() - t0) / 1000, latencyMs: { p50: pct(0.5), p99: pct(0.99) } };
+  return { submitted: lat.length, errors, firstAt, seconds: (performance.now() - t0) / 1000, latencyMs: p50p99(lat) };
 }
 
 export async function closedLoop(p: Producer, concurrency: number, amount: number, capSeconds: number): Promise<Submitted> {

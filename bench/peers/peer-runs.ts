@@ -12,6 +12,7 @@ import { cannon, paced, type LoadResult } from '../load';
 import { ask, forkPeer, freePort, sleep, type Service } from '../processes';
 import { CpuMeter } from '../proc-stats';
 import { taskStats, waitTerminal } from '../task-stats';
+import { p50p99 } from '../percentile';
 import { closedLoop, openLoop, type Submitted } from './drive';
 import { LIBRARY_PEERS } from './library-peers';
 import { NAIVE_TABLE } from './naive-service';
@@ -42,11 +43,6 @@ export interface PeerRun {
   ingest?: { reqPerSec: number; latencyMs: { p50: number; p99: number }; non2xx: number; errors: number; apiCpuMsPerReq: number };
 }
 
-const pct = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
-};
-
 function perThousand(cpu: Record<string, number>, done: number, keys: string[]): Record<string, number> {
   return Object.fromEntries(keys.map((k) => [k, done > 0 ? ((cpu[k] ?? 0) / done) * 1000 : 0]));
 }
@@ -76,7 +72,7 @@ async function libraryPhase(w: Service, run: () => Promise<Submitted>): Promise<
     submitted: s.submitted,
     done: r.done,
     tasksPerSec: span > 0 ? r.done / span : 0,
-    submitToStartMs: { p50: pct(r.startLatenciesMs, 0.5), p99: pct(r.startLatenciesMs, 0.99) },
+    submitToStartMs: p50p99(r.startLatenciesMs),
     submitLatencyMs: s.latencyMs,
     settled: r.done >= s.submitted,
     cpuPer1000: perThousand(cpu.cpuSeconds, r.done, ['worker']),
