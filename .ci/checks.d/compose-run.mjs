@@ -16,6 +16,7 @@ import { ROOT } from './lib/render.mjs';
 import { freePort } from './lib/local-infra.mjs';
 import { podman, logs } from './lib/podman.mjs';
 import { sleep, submitAndWait } from './lib/pod-spec.mjs';
+import { runCheck } from './lib/run-check.mjs';
 
 const image = process.argv[2];
 if (!image) throw new Error('usage: node compose-run.mjs <image>');
@@ -117,17 +118,11 @@ async function main() {
   }
 }
 
-try {
-  await main();
-  console.log('  docker-compose.yml with stand-ins: staged start → task done → spans → Prometheus targets up → drain');
-} catch (e) {
-  console.error(`  ✗ ${e.message}`);
-  process.exitCode = 1;
-} finally {
+await runCheck(main, 'docker-compose.yml with stand-ins: staged start → task done → spans → Prometheus targets up → drain', async () => {
   try {
     pc(['down', '-v', '-t', '2']);
   } catch (e) {
     console.error(`  (cleanup: ${e.message.split('\n')[0]})`);
   }
   rmSync(tmp, { recursive: true, force: true });
-}
+});

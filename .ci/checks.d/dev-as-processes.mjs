@@ -11,6 +11,7 @@ import { ROOT, ofKind } from './lib/render.mjs';
 import { dropNames, freshNames } from './lib/local-infra.mjs';
 import { resolveEnv, submitAndWait, waitProbe } from './lib/pod-spec.mjs';
 import { renderDev } from './lib/tilt-dev.mjs';
+import { runCheck } from './lib/run-check.mjs';
 
 const JOB_EXIT_SECONDS = 60;
 const names = freshNames('devproc');
@@ -74,13 +75,7 @@ async function main() {
   step(`task ${task.id ?? task.task_id} submitted through the API port reached done`);
 }
 
-try {
-  await main();
-  console.log('  Tilt dev path as processes: Job exits 0 → API + worker ready → task done');
-} catch (e) {
-  console.error(`  ✗ ${e.message}`);
-  process.exitCode = 1;
-} finally {
+await runCheck(main, 'Tilt dev path as processes: Job exits 0 → API + worker ready → task done', async () => {
   for (const c of children) {
     try {
       process.kill(-c.pid, 'SIGKILL');
@@ -89,4 +84,4 @@ try {
     }
   }
   await dropNames(names);
-}
+});

@@ -11,6 +11,7 @@ import { dropNames, freshNames } from './lib/local-infra.mjs';
 import { renderDev } from './lib/tilt-dev.mjs';
 import { deadReason, logs, remove, start, waitExit } from './lib/podman.mjs';
 import { resolveEnv, submitAndWait, waitProbe } from './lib/pod-spec.mjs';
+import { runCheck } from './lib/run-check.mjs';
 
 const image = process.argv[2];
 if (!image) throw new Error('usage: node image-dev-run.mjs <dev image>');
@@ -61,13 +62,7 @@ async function main() {
   step(`task ${task.id ?? task.task_id} submitted through the API reached done (${task.attempts} attempt)`);
 }
 
-try {
-  await main();
-  console.log('  dev image the Tilt way: Job exits 0 → API + worker ready → task done');
-} catch (e) {
-  console.error(`  ✗ ${e.message}`);
-  process.exitCode = 1;
-} finally {
+await runCheck(main, 'dev image the Tilt way: Job exits 0 → API + worker ready → task done', async () => {
   remove(containers);
   await dropNames(names);
-}
+});

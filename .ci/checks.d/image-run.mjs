@@ -12,6 +12,7 @@ import { CHART, named, ofKind, render } from './lib/render.mjs';
 import { dropNames, freePort, freshNames } from './lib/local-infra.mjs';
 import { podman, deadReason, logs, remove, start, stopLikeKubelet, waitExit } from './lib/podman.mjs';
 import { resolveEnv, sleep, submitAndWait, waitDone, waitProbe } from './lib/pod-spec.mjs';
+import { runCheck } from './lib/run-check.mjs';
 
 const image = process.argv[2];
 if (!image) throw new Error('usage: node image-run.mjs <image>');
@@ -139,13 +140,7 @@ function runNotesCurl(sets, apiPort, apiKey) {
   step('NOTES.txt curl (Authorization from the seeded Secret) → 202 with a task_id');
 }
 
-try {
-  await main();
-  console.log('  production image: migrate (seeds key) → api + worker ready → task done → helm test + NOTES curl → drain exit 0');
-} catch (e) {
-  console.error(`  ✗ ${e.message}`);
-  process.exitCode = 1;
-} finally {
+await runCheck(main, 'production image: migrate (seeds key) → api + worker ready → task done → helm test + NOTES curl → drain exit 0', async () => {
   remove(containers);
   await dropNames(names);
-}
+});
