@@ -122,6 +122,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     replayMaxBatch: config.REPLAY_MAX_BATCH,
     batchMaxTasks: config.BATCH_MAX_TASKS,
     waitMaxSeconds: config.WAIT_MAX_SECONDS,
+    maxDelayMs: config.MAX_DELAY_MS,
   };
   const tasks = createTaskService(repo, dispatcher, waiters, {
     ...schemaLimits,

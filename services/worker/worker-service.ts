@@ -19,7 +19,7 @@ import type { Logger } from '../core/log/logger';
 import { createMetricsRegistry } from '../core/metrics/registry';
 import { createRecoveryLoops, recoverySettings } from '../core/recovery/recovery-loops';
 import { loadExtensions } from '../core/tasks/extension';
-import { claimTasks } from '../core/tasks/state/claim';
+import { claimNext, dueClaimable, parkHeldRows, type Fairness } from '../core/tasks/state/claim-next';
 import { extendLeases } from '../core/tasks/state/heartbeat';
 import { taskTypes } from '../core/tasks/task-types';
 import { buildAdminApp } from './admin-server';
@@ -54,8 +54,16 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   const publisher = await createPublisher(broker, logger);
   const workerId = `${os.hostname()}:${process.pid}`;
   const leases = createLeaseKeeper({ extend: (l) => extendLeases(db, l, config.LEASE_MS), heartbeatMs: config.HEARTBEAT_MS, logger });
+  const fairness: Fairness = { weights: config.CLIENT_WEIGHTS, defaultWeight: config.CLIENT_DEFAULT_WEIGHT, maxRunning: config.CLIENT_MAX_RUNNING };
+  const claimer = createClaimer({
+    claimNext: (type, named, token) =>
+      claimNext(db, { type, count: named.length, named, token, leaseMs: config.LEASE_MS, workerId, fairness }),
+    dueClaimable: (type) => dueClaimable(db, type, fairness),
+    parkHeld: (type) => parkHeldRows(db, type, 1, fairness),
+    logger,
+  });
   const runner = createTaskRunner({
-    claimer: createClaimer({ claimMany: (ids, token) => claimTasks(db, ids, token, config.LEASE_MS, workerId), logger }),
+    claimer,
     leases,
     outcomes: createOutcomeWriter(db, config.LEASE_MS),
     registry,

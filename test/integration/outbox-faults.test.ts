@@ -1,6 +1,6 @@
 /**
  * Faults around the outbox and statement timeouts (issue 12, items 3–6), on the real PostgreSQL and
- * RabbitMQ: a claim that times out on a held row lock, an API statement timeout, the sweeper's row
+ * RabbitMQ: a claim that times out on a held table lock, an API statement timeout, the sweeper's row
  * locks during a slow publish, stale republishing with no consumer, and an operator retry.
  */
 import assert from 'node:assert/strict';
@@ -70,7 +70,9 @@ describe('outbox and timeout faults', () => {
     const trx = await t.db.transaction();
     let w: ServiceProcess | undefined;
     try {
-      await trx.raw(`SELECT 1 FROM tasks WHERE id = ? FOR UPDATE`, [id]);
+      // The claim skips locked rows (SKIP LOCKED), so a row lock no longer stalls it; a table lock
+      // that conflicts with its row locks (reads still pass) makes it run into the statement timeout.
+      await trx.raw(`LOCK TABLE tasks IN EXCLUSIVE MODE`);
       const port = await freePort();
       w = await startReady('worker', { ...t.env, WORKER_ADMIN_PORT: String(port), WORKER_TASK_TYPES: 'test.record' }, port);
       workers.push(w);

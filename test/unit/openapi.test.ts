@@ -16,7 +16,7 @@ import { openApiDocument } from '../../services/api/routes/openapi';
 import { schemaValidator } from '../support/openapi-schemas';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const limits = { timeoutCeilingMs: 3_600_000, listMaxLimit: 100, replayMaxBatch: 1_000, batchMaxTasks: 1_000, waitMaxSeconds: 60 };
+const limits = { timeoutCeilingMs: 3_600_000, listMaxLimit: 100, replayMaxBatch: 1_000, batchMaxTasks: 1_000, waitMaxSeconds: 60, maxDelayMs: 86_400_000 };
 const doc = openApiDocument(limits) as {
   paths: Record<string, Record<string, Operation>>;
   components: Record<string, unknown>;

@@ -4,6 +4,7 @@
  * generate code from cannot drift from what the API accepts.
  */
 import { z } from 'zod';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../../core/tasks/state/claim-next';
 import { TASK_STATUSES, type FailureReason } from '../../core/tasks/task';
 
 export interface SchemaLimits {
@@ -12,6 +13,7 @@ export interface SchemaLimits {
   replayMaxBatch: number;
   batchMaxTasks: number;
   waitMaxSeconds: number;
+  maxDelayMs: number;
 }
 
 export type TaskSchemas = ReturnType<typeof taskSchemas>;
@@ -37,6 +39,24 @@ export function taskSchemas(o: SchemaLimits) {
         .max(2048)
         .optional()
         .meta({ description: 'URL that gets a signed POST (Standard Webhooks) when the task is terminal; private addresses are refused at delivery.' }),
+      priority: z
+        .number()
+        .int()
+        .min(PRIORITY_MIN)
+        .max(PRIORITY_MAX)
+        .optional()
+        .meta({ description: `${PRIORITY_MIN}…${PRIORITY_MAX}, default 0: among the same client's due tasks of a type, higher starts first; between clients the fair share decides first (README "Who runs next").` }),
+      run_at: z.iso
+        .datetime({ offset: true })
+        .optional()
+        .meta({ description: `Start no earlier than this instant (RFC 3339), at most ${o.maxDelayMs} ms ahead; not with delay_ms. A past instant starts now.` }),
+      delay_ms: z
+        .number()
+        .int()
+        .min(0)
+        .max(o.maxDelayMs)
+        .optional()
+        .meta({ description: 'Start no earlier than this many milliseconds after the task is stored; not with run_at.' }),
     });
   const batchItem = submission
     .extend({

@@ -4,6 +4,7 @@ import { AppError, ClientError, NotFoundError, TooManyRequestsError } from '../.
 import { isUuid, TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
 import { DEFAULT_TASK_TYPE, type TaskTypeDefinition } from '../../core/tasks/task-types';
 import { containsNul } from '../../core/tasks/storable-json';
+import { isDelayed } from '../../core/tasks/state/insert';
 import { captureContext } from '../../core/telemetry/tracing';
 import type { BatchItem, CreatedTask, IdempotencyClaim, NewTask, Scope, TaskRepository } from '../data-access/task.repository';
 import type { Principal } from './authenticator';
@@ -120,6 +121,14 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
     if (parsed.data.callback !== undefined && !o.webhooksEnabled) {
       throw new ClientError('webhooks_not_configured', 'this installation sends no webhooks (WEBHOOK_SECRET is not set); submit without "callback"', 422);
     }
+    const { run_at: runAtText, delay_ms: delayMs, priority } = parsed.data;
+    if (runAtText !== undefined && delayMs !== undefined) {
+      throw new ClientError('invalid_body', 'give either "run_at" or "delay_ms", not both', 422, { issues: [{ path: 'run_at', message: 'not with delay_ms' }] });
+    }
+    const runAt = runAtText === undefined ? undefined : new Date(runAtText);
+    if (runAt && runAt.getTime() - Date.now() > o.maxDelayMs) {
+      throw new ClientError('invalid_body', `"run_at" is more than ${o.maxDelayMs} ms ahead (MAX_DELAY_MS)`, 422, { issues: [{ path: 'run_at', message: 'too far ahead' }] });
+    }
     const id = randomUUID();
     const response: SubmitResponse = { task_id: id, status: 'pending' };
     const task: NewTask = {
@@ -131,6 +140,9 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       traceContext: captureContext(),
       clientId: principal.clientId,
       ...(parsed.data.callback === undefined ? {} : { callbackUrl: parsed.data.callback }),
+      ...(priority === undefined ? {} : { priority }),
+      ...(runAt === undefined ? {} : { runAt }),
+      ...(delayMs === undefined ? {} : { delayMs }),
     };
     const idem: IdempotencyClaim | undefined =
       idempotencyKey === undefined
@@ -164,7 +176,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       if (result.kind === 'replay') {
         return { replayed: true, taskId: result.taskId, response: result.response as SubmitResponse };
       }
-      dispatcher.dispatch(result.task);
+      if (!isDelayed(newTask)) dispatcher.dispatch(result.task);
       return { replayed: false, task: result.task, response };
     },
 
@@ -195,6 +207,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
         });
       }
       const r = await repo.insertBatch(items, o.maxPendingPerClient);
+      const delayedById = new Map(items.map((i) => [i.task.id, i.task]));
       if (r.kind === 'over_cap') {
         throw new TooManyRequestsError('too_many_pending', `at most ${o.maxPendingPerClient} pending tasks per client; nothing was stored`, 5);
       }
@@ -207,7 +220,7 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       const tasks = r.items.map((item) => {
         if (item.kind === 'replay') return { ...(item.response as SubmitResponse), replayed: true };
         created.push(item.task);
-        dispatcher.dispatch(item.task);
+        if (!isDelayed(delayedById.get(item.task.id) ?? {})) dispatcher.dispatch(item.task);
         return { task_id: item.task.id, status: 'pending' as const, replayed: false };
       });
       return { tasks, created };
@@ -297,9 +310,14 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
 const isTerminal = (t: Task) => TERMINAL_STATUSES.includes(t.status);
 
 /** Same key + same request ⇔ same hash; key order in the payload does not matter. */
-function hashRequest(type: string, data: { payload: unknown; timeout_ms?: number; callback?: string }): string {
-  // `callback` only when given: hashes of requests without one stay what they were before callbacks existed.
-  const request = { type, payload: data.payload, timeout_ms: data.timeout_ms ?? null, ...(data.callback === undefined ? {} : { callback: data.callback }) };
+function hashRequest(
+  type: string,
+  data: { payload: unknown; timeout_ms?: number; callback?: string; priority?: number; run_at?: string; delay_ms?: number },
+): string {
+  // Optional fields only when given: hashes of requests without them stay what they were before they existed.
+  const { payload, timeout_ms, ...optional } = data;
+  const given = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+  const request = { type, payload, timeout_ms: timeout_ms ?? null, ...given };
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 

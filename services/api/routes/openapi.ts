@@ -24,6 +24,7 @@ const exampleTask = {
   attempts: 1,
   max_attempts: 3,
   timeout_ms: 30000,
+  priority: 0,
   run_after: '2026-11-30T12:00:00.000Z',
   created_at: '2026-11-30T12:00:00.000Z',
   updated_at: '2026-11-30T12:00:03.100Z',

@@ -32,6 +32,22 @@ const csvOf = (item: z.ZodType<string, string>, def: string) =>
     )
     .pipe(z.array(item).min(1));
 
+/** `client=number,client=number`: a number per client id (weights, limits). */
+const perClient = (value: z.ZodType<number, unknown>, what: string) =>
+  csv.transform((items, ctx) => {
+    const byClient = new Map<string, number>();
+    for (const item of items) {
+      const [client = '', v, extra] = item.split('=').map((x) => x.trim());
+      const parsed = value.safeParse(v);
+      if (client === '' || v === undefined || extra !== undefined || !parsed.success) {
+        ctx.addIssue({ code: 'custom', message: `"${item}": expected client=${what}, comma-separated` });
+        return z.NEVER;
+      }
+      byClient.set(client, parsed.data);
+    }
+    return byClient;
+  });
+
 /** `address/prefix`, the prefix within the family's width. */
 function isCidr(s: string): boolean {
   const [address = '', bits = ''] = s.split('/');
@@ -91,6 +107,8 @@ const schema = z.object({
   /** SIGTERM drain budget; keep it below the pod's terminationGracePeriodSeconds. */
   DRAIN_TIMEOUT_MS: int(25_000, 0),
   SWEEP_INTERVAL_MS: int(1_000, 50),
+  /** How often rows that became due unpublished (delayed tasks, retries) are published: their lateness bound. */
+  DUE_POLL_MS: int(200, 20, 60_000),
   SWEEP_BATCH: int(500, 1, 10_000),
   /** A pending row not confirmed published within this long after it became due is republished. */
   SWEEP_UNCONFIRMED_AFTER_MS: int(2_000, 0),
@@ -171,6 +189,17 @@ const schema = z.object({
   WEBHOOK_POLL_MS: int(1_000, 50, 60_000),
   /** Deliveries each API replica sends at once. */
   WEBHOOK_CONCURRENCY: int(16, 1, 1_000),
+  /**
+   * Fair share between clients (issue 17): `client=weight,…`. With a backlog, running slots of a
+   * type split between the clients that have due tasks in proportion to these weights.
+   */
+  CLIENT_WEIGHTS: perClient(z.coerce.number().positive().max(1_000), 'weight (0 < w ≤ 1000)'),
+  /** Weight of a client CLIENT_WEIGHTS does not name. */
+  CLIENT_DEFAULT_WEIGHT: z.coerce.number().positive().max(1_000).default(1),
+  /** Most tasks (all types) a client may have running at once: `client=n,…`; unnamed clients are unlimited. */
+  CLIENT_MAX_RUNNING: perClient(z.coerce.number().int().min(1).max(1_000_000), 'n (an integer ≥ 1)'),
+  /** Latest start a submission may ask for (`run_at` / `delay_ms`), from now. */
+  MAX_DELAY_MS: int(30 * 86_400_000, 0, 366 * 86_400_000),
   /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
   MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
   /** Deepest JSON nesting accepted in a request body. */

@@ -20,6 +20,7 @@ export function toTask(r: TaskRow): Task {
     maxAttempts: r.max_attempts,
     snoozes: r.snoozes,
     timeoutMs: r.timeout_ms,
+    priority: r.priority ?? 0,
     runAfter: r.run_after,
     leaseToken: r.lease_token,
     leaseExpiresAt: r.lease_expires_at,

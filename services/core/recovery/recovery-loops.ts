@@ -22,7 +22,8 @@ export interface RecoveryLoopsDeps {
   db: Db;
   broker: Broker;
   publisher: Publisher;
-  sweep: SweepOptions & { intervalMs: number };
+  /** `dueIntervalMs`: how often unpublished rows that became due (delayed tasks, retries) are looked for. */
+  sweep: SweepOptions & { intervalMs: number; dueIntervalMs: number };
   reap: { intervalMs: number; limit: number };
   logger: Logger;
   /** Runs a loop only while it resolves true (e.g. this replica holds the advisory lock). */
@@ -34,11 +35,23 @@ export interface RecoveryLoopsDeps {
 
 /** The sweeper's and reaper's settings, read from the one config (the API's loops and a worker's are the same). */
 export function recoverySettings(
-  c: Pick<Config, 'SWEEP_INTERVAL_MS' | 'SWEEP_BATCH' | 'SWEEP_UNCONFIRMED_AFTER_MS' | 'SWEEP_REPUBLISH_AFTER_MS' | 'SWEEP_REPUBLISH_MAX' | 'REAP_INTERVAL_MS'>,
+  c: Pick<
+    Config,
+    | 'SWEEP_INTERVAL_MS'
+    | 'DUE_POLL_MS'
+    | 'SWEEP_BATCH'
+    | 'SWEEP_UNCONFIRMED_AFTER_MS'
+    | 'SWEEP_REPUBLISH_AFTER_MS'
+    | 'SWEEP_REPUBLISH_MAX'
+    | 'REAP_INTERVAL_MS'
+    | 'CLIENT_MAX_RUNNING'
+  >,
 ): Pick<RecoveryLoopsDeps, 'sweep' | 'reap'> {
   return {
     sweep: {
       intervalMs: c.SWEEP_INTERVAL_MS,
+      dueIntervalMs: c.DUE_POLL_MS,
+      maxRunning: c.CLIENT_MAX_RUNNING,
       limit: c.SWEEP_BATCH,
       unconfirmedAfterMs: c.SWEEP_UNCONFIRMED_AFTER_MS,
       republishAfterMs: c.SWEEP_REPUBLISH_AFTER_MS,
@@ -60,11 +73,7 @@ export function createRecoveryLoops(d: RecoveryLoopsDeps): RecoveryLoops {
     if (d.guard && !(await d.guard())) return;
     await fn();
   };
-  const sweeper = createPeriodic(
-    'sweeper',
-    d.sweep.intervalMs,
-    guarded(
-      createSweep({
+  const sweep = createSweep({
         db: d.db,
         publisher: d.publisher,
         opts: d.sweep,
@@ -73,10 +82,10 @@ export function createRecoveryLoops(d: RecoveryLoopsDeps): RecoveryLoops {
         logger: d.logger,
         onRepublished: d.onRepublished,
         onStaleHeld: d.onStaleHeld,
-      }),
-    ),
-    d.logger,
-  );
+      });
+  const sweeper = createPeriodic('sweeper', d.sweep.intervalMs, guarded(() => sweep({ stale: true })), d.logger);
+  // Delayed tasks start within this interval of their due time, without a full sweep each time.
+  const due = createPeriodic('due-publisher', d.sweep.dueIntervalMs, guarded(() => sweep({ stale: false })), d.logger);
   const reaper = createPeriodic(
     'reaper',
     d.reap.intervalMs,
@@ -91,10 +100,11 @@ export function createRecoveryLoops(d: RecoveryLoopsDeps): RecoveryLoops {
   return {
     start() {
       sweeper.start();
+      due.start();
       reaper.start();
     },
     async stop() {
-      await Promise.all([sweeper.stop(), reaper.stop()]);
+      await Promise.all([sweeper.stop(), due.stop(), reaper.stop()]);
     },
     sweepNow: () => sweeper.runNow(),
   };

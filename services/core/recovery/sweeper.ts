@@ -25,7 +25,8 @@ export interface SweepDeps {
   onStaleHeld?: (queue: string) => void;
 }
 
-export function createSweep(d: SweepDeps): () => Promise<void> {
+/** One sweep; `stale: false` (the due-time loop) publishes only unpublished due rows, without the broker look-ups of the stale path. */
+export function createSweep(d: SweepDeps): (o?: { stale: boolean }) => Promise<void> {
   const log = d.logger.child({ module: 'sweeper' });
 
   /**
@@ -44,9 +45,9 @@ export function createSweep(d: SweepDeps): () => Promise<void> {
     return types;
   }
 
-  return async () => {
+  return async ({ stale: withStale } = { stale: true }) => {
     if (!d.publisher.isReady()) return; // nothing to do until the broker is back
-    const stale = await staleTypes();
+    const stale = withStale ? await staleTypes() : [];
     const published: DueRow[] = [];
     for (let sweeps = 0; ; sweeps++) {
       // Stale rows once per run (their cap is per sweep); unconfirmed and retry rows until none are left.

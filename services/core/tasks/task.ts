@@ -40,6 +40,8 @@ export interface Task {
   /** Reschedules by RetryLaterError that spent no attempt (bounded by MAX_SNOOZES). */
   snoozes: number;
   timeoutMs: number;
+  /** −10…10; higher starts first among the owner's due tasks of its type (claim-next.ts). */
+  priority: number;
   runAfter: Date;
   leaseToken: string | null;
   leaseExpiresAt: Date | null;

@@ -164,7 +164,7 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
     async run(msg, d, meta) {
       let claimed: Awaited<ReturnType<Claimer['claim']>>;
       try {
-        const claim = () => p.claimer.claim(msg.task_id, () => d.isStopping());
+        const claim = () => p.claimer.claim(msg, () => d.isStopping());
         claimed = await (obs.aroundClaim ? obs.aroundClaim(meta, claim) : claim());
       } catch (err) {
         // Not transient (a bug or a schema problem): dead-letter the message rather than hold its
@@ -176,13 +176,15 @@ export function createTaskRunner(p: RunnerParts): TaskRunner {
       if (claimed === 'stopped') return 'skipped'; // unacked: redelivered after the channel closes
       d.ack();
       if (claimed === null) {
-        // Already claimed, finished, cancelled or not yet due: this message is a duplicate.
-        p.logger.debug({ task_id: msg.task_id }, 'task not claimable; duplicate message dropped');
+        // No due task of this type left for it (a duplicate, or its task was cancelled or run by another message).
+        p.logger.debug({ task_id: msg.task_id, task_type: msg.type }, 'no due task left for this wake-up message; dropped');
         return 'skipped';
       }
       const { task, token } = claimed;
       const run = () => attempt(task, token);
-      const end = await (obs.aroundAttempt ? obs.aroundAttempt(task, meta, run) : run());
+      // The message names the publish that woke this attempt only when it named this task.
+      const woke = task.id === msg.task_id ? meta : { queue: meta.queue };
+      const end = await (obs.aroundAttempt ? obs.aroundAttempt(task, woke, run) : run());
       return end.outcome;
     },
   };

@@ -12,7 +12,16 @@ export interface NewTask {
   clientId: string;
   /** Completion webhook target; written by attach-callback.ts in the inserting transaction. */
   callbackUrl?: string;
+  /** −10…10, higher first (claim-next.ts); default 0. */
+  priority?: number;
+  /** Not before this instant (`run_at`), or this long after the insert (`delay_ms`, on PostgreSQL's clock). */
+  runAt?: Date;
+  delayMs?: number;
 }
+
+/** Whether the task waits for a due time: the API does not publish it; the due-time sweep does. */
+export const isDelayed = (t: Pick<NewTask, 'runAt' | 'delayMs'>, now = Date.now()): boolean =>
+  (t.delayMs !== undefined && t.delayMs > 0) || (t.runAt !== undefined && t.runAt.getTime() > now);
 
 /** What the caller of an insert needs: the response names the id, the publish the id and type. */
 export type CreatedTask = Pick<Task, 'id' | 'type'>;
@@ -31,20 +40,30 @@ export type InsertResult =
   | { kind: 'replay'; taskId: string; response: unknown }
   | { kind: 'key_reused' };
 
+/** knex's binding type has no nullable array elements; pg sends a null element as SQL NULL. */
+const nullable = (xs: (string | null)[]): string[] => xs as string[];
+
 /** Inserts the rows in one statement; returns only ids (parsing whole rows back cost CPU nobody used). */
 export async function insertTasks(db: Db, batch: NewTask[]): Promise<CreatedTask[]> {
+  // A due time never lies in the past (a late `run_at` starts now) and is on PostgreSQL's clock.
   const r = await db.raw<{ rows: { id: string }[] }>(
-    `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id)
-     SELECT * FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[], ?::jsonb[], ?::text[])
+    `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id, priority, run_after)
+     SELECT id, type, payload, max_attempts, timeout_ms, trace_context, client_id, priority,
+            greatest(coalesce(run_at, now() + delay_ms * interval '1 millisecond', now()), now())
+       FROM unnest(?::uuid[], ?::text[], ?::jsonb[], ?::int[], ?::int[], ?::jsonb[], ?::text[], ?::smallint[], ?::timestamptz[], ?::int[])
+            AS n(id, type, payload, max_attempts, timeout_ms, trace_context, client_id, priority, run_at, delay_ms)
      RETURNING id`,
     [
       batch.map((t) => t.id),
       batch.map((t) => t.type),
       batch.map((t) => JSON.stringify(t.payload)),
-      batch.map((t) => t.maxAttempts),
-      batch.map((t) => t.timeoutMs),
+      batch.map((t) => String(t.maxAttempts)),
+      batch.map((t) => String(t.timeoutMs)),
       batch.map((t) => JSON.stringify(t.traceContext)),
       batch.map((t) => t.clientId),
+      batch.map((t) => String(t.priority ?? 0)),
+      nullable(batch.map((t) => t.runAt?.toISOString() ?? null)),
+      nullable(batch.map((t) => (t.delayMs === undefined ? null : String(t.delayMs)))),
     ],
   );
   if (r.rows.length !== batch.length) throw new Error(`insert returned ${r.rows.length} of ${batch.length} rows`);

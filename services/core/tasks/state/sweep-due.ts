@@ -18,6 +18,15 @@ import type { Db } from '../../db/database';
 /** A stale row: pending, due, and published more than `republishAfterMs` (the one argument) ago. */
 const STALE = `status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()`;
 
+/**
+ * Due and never (or no longer) published; one argument: the grace. Rows the API publishes itself
+ * (new, or retried by an operator: never started, due when last changed) get a grace period for
+ * that publish; rows a worker put back (started) and delayed rows (due after their last change:
+ * nobody else publishes them) are published at once.
+ */
+const UNPUBLISHED_DUE = `status = 'pending' AND published_at IS NULL AND run_after <= now()
+          AND (started_at IS NOT NULL OR run_after > updated_at OR updated_at <= now() - ? * interval '1 millisecond')`;
+
 export interface DueRow {
   id: string;
   type: string;
@@ -33,6 +42,11 @@ export interface SweepOptions {
   republishAfterMs: number;
   /** Most stale rows republished per sweep. */
   staleLimit: number;
+  /**
+   * Clients at a concurrency limit (CLIENT_MAX_RUNNING): their unpublished rows (parked by a
+   * worker that found the client full, or new) are published only as their running count leaves room.
+   */
+  maxRunning?: ReadonlyMap<string, number>;
 }
 
 /** Types that have stale rows (pending, due, published long ago): only their queues need a look. */
@@ -47,23 +61,40 @@ export async function typesWithStaleRows(db: Db, republishAfterMs: number): Prom
 
 /** Reserves due rows for publishing; stale rows only of `staleTypes`. */
 export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly string[]): Promise<(DueRow & { stamp: string })[]> {
+  const limited = [...(o.maxRunning ?? [])];
   const r = await db.raw<{ rows: (DueRow & { stamp: string })[] }>(
-    `WITH unconfirmed AS (
+    `WITH limits AS (
+       SELECT l.client_id, l.max_running - (SELECT count(*) FROM tasks p WHERE p.status = 'processing' AND p.client_id = l.client_id) AS room
+         FROM unnest(?::text[], ?::int[]) AS l(client_id, max_running)
+     ), unconfirmed AS (
        SELECT id, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
-        WHERE status = 'pending' AND published_at IS NULL AND run_after <= now()
-          -- rows the API publishes itself (new, or retried by an operator: never started since) get a
-          -- grace period for that publish; rows a worker put back (started) are published at once
-          AND (started_at IS NOT NULL OR updated_at <= now() - ? * interval '1 millisecond')
+        WHERE ${UNPUBLISHED_DUE} AND client_id <> ALL(?::text[])
         ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
+     ), held AS (
+       SELECT x.id, x.reason FROM limits l CROSS JOIN LATERAL (
+         SELECT id, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
+          WHERE ${UNPUBLISHED_DUE} AND client_id = l.client_id
+          ORDER BY priority DESC, run_after LIMIT greatest(l.room, 0) FOR UPDATE SKIP LOCKED
+       ) x
      ), stale AS (
        SELECT id, 'stale' AS reason FROM tasks
         WHERE ${STALE}
           AND type = ANY(?::text[])
         ORDER BY published_at LIMIT ? FOR UPDATE SKIP LOCKED
-     ), picked AS (SELECT * FROM unconfirmed UNION ALL SELECT * FROM stale)
+     ), picked AS (SELECT * FROM unconfirmed UNION ALL SELECT * FROM held UNION ALL SELECT * FROM stale)
      UPDATE tasks t SET published_at = now() FROM picked WHERE t.id = picked.id
      RETURNING t.id, t.type, t.trace_context, picked.reason, t.published_at::text AS stamp`,
-    [o.unconfirmedAfterMs, o.limit, o.republishAfterMs, [...staleTypes], Math.min(o.limit, o.staleLimit)],
+    [
+      limited.map(([c]) => c),
+      limited.map(([, n]) => n),
+      o.unconfirmedAfterMs,
+      limited.map(([c]) => c),
+      o.limit,
+      o.unconfirmedAfterMs,
+      o.republishAfterMs,
+      [...staleTypes],
+      Math.min(o.limit, o.staleLimit),
+    ],
   );
   return r.rows;
 }

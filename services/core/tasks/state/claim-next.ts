@@ -1,0 +1,205 @@
+/**
+ * claim-next: pending + due → processing for the tasks that should run next — the order of
+ * issue 17 (priorities, fairness between clients, per-client concurrency limits).
+ *
+ * A message is a wake-up token for its type, not an order to run the task it names: a consumer
+ * holding k messages of type T claims the k best due tasks of T. "Best" is decided here, in one
+ * statement over PostgreSQL's state, so it holds across any number of workers:
+ *
+ * 1. Each client with pending tasks of T (found by a loose index scan of `tasks_claim_idx`) offers
+ *    its own due tasks, highest `priority` first, oldest `run_after` within a priority — probed
+ *    one priority level at a time so that delayed rows are never read on the way.
+ * 2. Between clients, weighted fair share: a client's j-th offered task is scored
+ *    (running tasks of T of that client + j) / weight, and the lowest scores win. A client with
+ *    nothing running wins the next free slot over one with a 50,000-task backlog; under sustained
+ *    load running slots split in proportion to the weights. Ties go to the higher priority.
+ * 3. A client at its concurrency limit (all types; CLIENT_MAX_RUNNING) offers nothing.
+ *
+ * Token accounting (why no task is stranded): every due, pending row whose `published_at` is set
+ * has a message outstanding; rows with `published_at IS NULL` (new and not yet confirmed, a retry
+ * not yet swept, a row parked by a limit) are the sweeper's to publish. A claim consumes one
+ * message per row. When it takes a row that never got its message, one message was spent on a row
+ * the sweeper would have published, so the same statement gives one published row back to the
+ * sweeper (`published_at = NULL`) — the count of messages never falls below the rows that rely on
+ * them. See claimer.ts for messages that find nothing (they retry while due rows exist, and park
+ * rows of clients at their limit).
+ */
+import type { Db } from '../../db/database';
+import { toTask, type TaskRow } from '../../db/task-row';
+import type { Task } from '../task';
+
+/** Priority range of a task; higher runs first. The migration's CHECK says the same. */
+export const PRIORITY_MIN = -10;
+export const PRIORITY_MAX = 10;
+
+export interface Fairness {
+  /** Weight per client id; clients not listed have `defaultWeight`. */
+  weights: ReadonlyMap<string, number>;
+  defaultWeight: number;
+  /** Most running tasks (all types) per client; clients not listed are unlimited. */
+  maxRunning: ReadonlyMap<string, number>;
+}
+
+export const NO_FAIRNESS_SETTINGS: Fairness = { weights: new Map(), defaultWeight: 1, maxRunning: new Map() };
+
+export interface ClaimNextOptions {
+  type: string;
+  /** Tokens held: at most this many tasks are claimed. */
+  count: number;
+  /** Task ids the tokens name: the rows given back to the sweeper are taken from these first. */
+  named: string[];
+  token: string;
+  leaseMs: number;
+  workerId: string;
+  fairness: Fairness;
+}
+
+/** Room per client under its limit (limited clients only): their running count, all types. */
+const LIMITS_CTE = `limits AS (
+     SELECT l.client_id, l.max_running - (SELECT count(*) FROM tasks p WHERE p.status = 'processing' AND p.client_id = l.client_id) AS room
+       FROM unnest(?::text[], ?::int[]) AS l(client_id, max_running)
+   )`;
+
+/** Clients with pending rows of the type `?`: a loose index scan (one probe per distinct client). */
+const CLIENTS_CTE = `clients AS (
+     SELECT client_id FROM client_walk WHERE client_id IS NOT NULL
+   ), client_walk(client_id) AS (
+     (SELECT client_id FROM tasks WHERE type = ? AND status = 'pending' ORDER BY client_id LIMIT 1)
+     UNION ALL
+     SELECT (SELECT t.client_id FROM tasks t WHERE t.type = ? AND t.status = 'pending' AND t.client_id > w.client_id
+              ORDER BY t.client_id LIMIT 1)
+       FROM client_walk w WHERE w.client_id IS NOT NULL
+   )`;
+
+/** First key of the two-int advisory lock that serialises claims of limited clients ('tlim'). */
+const LIMIT_LOCK_SPACE = 0x746c696d;
+
+/**
+ * With limits configured, claims take turns per limited client (a transaction-scoped advisory lock
+ * each, taken in one order so two claims cannot deadlock): the claim statement then counts running
+ * tasks after the previous claim committed, so two workers cannot both see room for the last slot.
+ * Without limits a claim is one statement and takes no lock.
+ */
+export async function claimNext(db: Db, o: ClaimNextOptions): Promise<Task[]> {
+  if (o.count <= 0) return [];
+  if (o.fairness.maxRunning.size === 0) return claimStatement(db, o);
+  return db.transaction(async (trx) => {
+    await trx.raw(`SELECT pg_advisory_xact_lock(?, h) FROM (SELECT DISTINCT hashtext(c) AS h FROM unnest(?::text[]) AS c ORDER BY 1) AS s`, [
+      LIMIT_LOCK_SPACE,
+      [...o.fairness.maxRunning.keys()],
+    ]);
+    return claimStatement(trx, o);
+  });
+}
+
+async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
+  const limited = [...o.fairness.maxRunning];
+  const weighted = [...o.fairness.weights];
+  const r = await db.raw<{ rows: TaskRow[] }>(
+    `WITH RECURSIVE ${LIMITS_CTE}, ${CLIENTS_CTE},
+     offers AS MATERIALIZED (
+       SELECT c.client_id,
+              coalesce(w.weight, ?::float8) AS weight,
+              (SELECT count(*) FROM tasks p WHERE p.type = ? AND p.status = 'processing' AND p.client_id = c.client_id) AS running,
+              least(?::bigint, greatest(coalesce(l.room, ?::bigint), 0)) AS room
+         FROM clients c
+         LEFT JOIN unnest(?::text[], ?::float8[]) AS w(client_id, weight) ON w.client_id = c.client_id
+         LEFT JOIN limits l ON l.client_id = c.client_id
+     ), offered AS (
+       SELECT x.id, x.priority, x.run_after, x.published_at,
+              (o.running + row_number() OVER (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after)) / o.weight AS share
+         FROM offers o
+         CROSS JOIN LATERAL (
+           SELECT q.* FROM generate_series(${PRIORITY_MAX}, ${PRIORITY_MIN}, -1) AS lv(priority)
+           CROSS JOIN LATERAL (
+             SELECT t.id, t.priority, t.run_after, t.published_at FROM tasks t
+              WHERE t.type = ? AND t.client_id = o.client_id AND t.status = 'pending'
+                AND t.priority = lv.priority AND t.run_after <= now()
+              ORDER BY t.run_after LIMIT o.room
+              FOR UPDATE SKIP LOCKED
+           ) q
+           LIMIT o.room
+         ) x
+        WHERE o.room > 0
+     ), chosen AS (
+       SELECT id, published_at FROM offered ORDER BY share, priority DESC, run_after LIMIT ?
+     ), claimed AS (
+       UPDATE tasks t
+          SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
+              lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
+              started_at = coalesce(t.started_at, now()), updated_at = now()
+         FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
+       RETURNING t.*, chosen.published_at IS NULL AS unpublished
+     ), given_back AS (
+       -- One published row back to the sweeper per claimed row that never got its message; the
+       -- rows the tokens name first, then any due published row of the type.
+       UPDATE tasks t SET published_at = NULL
+        WHERE t.id IN (
+          SELECT id FROM tasks
+           WHERE type = ? AND status = 'pending' AND published_at IS NOT NULL AND run_after <= now()
+             AND id NOT IN (SELECT id FROM claimed)
+           ORDER BY id = ANY(?::uuid[]) DESC, id
+           LIMIT (SELECT count(*) FROM claimed WHERE unpublished)
+           FOR UPDATE SKIP LOCKED)
+     )
+     SELECT * FROM claimed`,
+    [
+      limited.map(([c]) => c),
+      limited.map(([, n]) => n),
+      o.type,
+      o.type,
+      o.fairness.defaultWeight,
+      o.type,
+      o.count,
+      o.count,
+      weighted.map(([c]) => c),
+      weighted.map(([, w]) => w),
+      o.type,
+      o.count,
+      o.token,
+      o.leaseMs,
+      o.workerId,
+      o.type,
+      o.named,
+    ],
+  );
+  return r.rows.map(toTask);
+}
+
+/** Whether a due pending task of the type exists that a client with room could run (no locks taken). */
+export async function dueClaimable(db: Db, type: string, fairness: Fairness): Promise<{ claimable: boolean; heldByLimit: boolean }> {
+  const limited = [...fairness.maxRunning];
+  const r = await db.raw<{ rows: { claimable: boolean; held: boolean }[] }>(
+    `WITH ${LIMITS_CTE},
+     due AS (
+       SELECT t.client_id FROM tasks t
+        WHERE t.type = ? AND t.status = 'pending' AND t.run_after <= now()
+     )
+     SELECT EXISTS (SELECT 1 FROM due WHERE client_id NOT IN (SELECT client_id FROM limits WHERE room <= 0)) AS claimable,
+            EXISTS (SELECT 1 FROM due WHERE client_id IN (SELECT client_id FROM limits WHERE room <= 0)) AS held`,
+    [limited.map(([c]) => c), limited.map(([, n]) => n), type],
+  );
+  const row = r.rows[0]!;
+  return { claimable: row.claimable, heldByLimit: row.held };
+}
+
+/**
+ * Parks up to `count` due, published rows of clients at their limit: their messages were spent
+ * on finding the client full, so the rows go back to the sweeper, which publishes a client's
+ * parked rows only as its running count leaves room (sweep-due.ts). Returns how many were parked.
+ */
+export async function parkHeldRows(db: Db, type: string, count: number, fairness: Fairness): Promise<number> {
+  const limited = [...fairness.maxRunning];
+  const r = await db.raw<{ rowCount: number }>(
+    `WITH ${LIMITS_CTE}
+     UPDATE tasks t SET published_at = NULL
+      WHERE t.id IN (
+        SELECT id FROM tasks
+         WHERE type = ? AND status = 'pending' AND published_at IS NOT NULL AND run_after <= now()
+           AND client_id IN (SELECT client_id FROM limits WHERE room <= 0)
+         ORDER BY priority DESC, run_after LIMIT ?
+         FOR UPDATE SKIP LOCKED)`,
+    [limited.map(([c]) => c), limited.map(([, n]) => n), type, count],
+  );
+  return r.rowCount;
+}
