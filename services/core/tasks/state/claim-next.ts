@@ -127,7 +127,9 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
        UPDATE tasks t
           SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
               lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
-              started_at = coalesce(t.started_at, now()), updated_at = now()
+              -- statement_timestamp(): after the limit lock was taken, so a start never precedes
+              -- the finish of the task whose slot it took
+              started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
          FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
        RETURNING t.*, chosen.published_at IS NULL AS unpublished
      ), given_back AS (
