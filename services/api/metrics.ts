@@ -47,6 +47,13 @@ export function createApiMetrics(m: MetricsRegistry) {
       'Tasks not yet terminal, by type and status (pending includes those scheduled for later).',
       ['type', 'status'],
     ),
+    dueByPriority: gauge('tasker_due_tasks', 'Pending tasks that are due (waiting for a worker), by type and priority.', ['type', 'priority']),
+    dueByClient: gauge(
+      'tasker_client_due_tasks',
+      'Pending tasks that are due, by type and owning client (one series per client with due work: as many as API keys).',
+      ['type', 'client'],
+    ),
+    delayed: gauge('tasker_delayed_tasks', 'Pending tasks whose due time (run_at, delay_ms, a retry backoff) is still ahead, by type.', ['type']),
     oldestDueAge: gauge('tasker_oldest_due_task_age_seconds', 'Age of the oldest pending task that is due (0 when none), by type.', ['type']),
     scalingWork: gauge(
       'tasker_scaling_work_tasks',

@@ -7,7 +7,7 @@ import type { Broker } from '../core/amqp/broker';
 import type { Db } from '../core/db/database';
 import type { Logger } from '../core/log/logger';
 import { countScalingWork } from '../core/tasks/scaling-work';
-import { readBacklog } from './data-access/backlog.repository';
+import { readBacklog, type BacklogSnapshot } from './data-access/backlog.repository';
 import type { ApiMetrics } from './metrics';
 
 export interface QueueMonitorDeps {
@@ -29,6 +29,7 @@ export function createQueueMonitor(d: QueueMonitorDeps): () => Promise<void> {
       }
       d.metrics.oldestDueAge.set({ type }, backlog.oldestDueAgeSeconds.get(type) ?? 0);
     }
+    publishPending(d.metrics, backlog.pending, d.types);
     // The scaling signal per queue, from the same query the KEDA trigger runs (core/tasks/scaling-work).
     for (const q of d.broker.topology.queues) d.metrics.scalingWork.set({ queue: q.name }, await countScalingWork(d.db, q.types));
     if (!d.broker.isConnected()) return;
@@ -56,5 +57,21 @@ async function readManagement(d: QueueMonitorDeps): Promise<void> {
     if (!res.ok) continue;
     const j = (await res.json()) as { messages_unacknowledged?: number };
     d.metrics.queueUnacked.set({ queue: q.name }, j.messages_unacknowledged ?? 0);
+  }
+}
+
+/** Due backlog by priority and by client, and delayed tasks, from one grouped read; series that emptied are reset. */
+function publishPending(m: ApiMetrics, rows: BacklogSnapshot['pending'], types: readonly string[]): void {
+  m.dueByPriority.reset();
+  m.dueByClient.reset();
+  m.delayed.reset();
+  for (const type of types) m.delayed.set({ type }, 0);
+  for (const r of rows) {
+    if (!r.due) {
+      m.delayed.inc({ type: r.type }, r.n);
+      continue;
+    }
+    m.dueByPriority.inc({ type: r.type, priority: String(r.priority) }, r.n);
+    m.dueByClient.inc({ type: r.type, client: r.client }, r.n);
   }
 }

@@ -117,4 +117,18 @@ describe('metrics', () => {
     assert.equal(sample(second, 'tasker_queue_messages_ready', { queue: `${t.prefix}.q.simulate` }), 50);
     assert.equal(sample(second, 'tasker_queue_consumers', { queue: `${t.prefix}.q.simulate` }), 0);
   });
+
+  it('splits the pending backlog into due by priority and by client, and delayed (issue 17)', async () => {
+    // Runs after the test above: 50 due simulate tasks at priority 0 wait, no worker runs.
+    await Promise.all(Array.from({ length: 3 }, () => submit('simulate', { durationMs: 0 }, { delay_ms: 600_000 })));
+    await Promise.all(Array.from({ length: 2 }, () => submit('simulate', { durationMs: 0 }, { priority: 4 })));
+    const text = await waitFor('the split backlog', async () => {
+      const x = await scrape(base);
+      return sample(x, 'tasker_delayed_tasks', { type: 'simulate' }) === 3 && sample(x, 'tasker_due_tasks', { type: 'simulate', priority: '4' }) === 2 ? x : null;
+    });
+    assert.equal(sample(text, 'tasker_due_tasks', { type: 'simulate', priority: '0' }), 50);
+    assert.equal(sample(text, 'tasker_client_due_tasks', { type: 'simulate', client: '' }), 52, 'AUTH_MODE=none: every task is the anonymous client\'s');
+    assert.equal(sample(text, 'tasker_backlog_tasks', { type: 'simulate', status: 'pending' }), 55, 'the backlog still counts delayed tasks');
+    assert.equal(sample(text, 'tasker_queue_messages_ready', { queue: `${t.prefix}.q.simulate` }), 52, 'delayed tasks are not in the queue');
+  });
 });

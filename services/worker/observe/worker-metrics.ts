@@ -19,7 +19,7 @@ export function createWorkerMetrics(m: MetricsRegistry) {
       ['type', 'outcome'],
     ),
     runSeconds: latency('tasker_task_run_seconds', 'Handler run time of one attempt, by type.'),
-    queueWaitSeconds: latency('tasker_task_queue_wait_seconds', 'Time from a task becoming due (created or retry time) to a worker starting it, by type.'),
+    queueWaitSeconds: latency('tasker_task_queue_wait_seconds', 'Time from a task becoming due (created, its run_at / delay_ms due time, or retry time) to a worker starting it, by type: the start lateness.'),
     endToEndSeconds: latency('tasker_task_end_to_end_seconds', 'Time from submission to a terminal state reached in this worker, by type.'),
     inFlight: gauge('tasker_tasks_in_flight', 'Tasks claimed and running in this worker, by type.', ['type']),
     sweeperRepublished: counter(
