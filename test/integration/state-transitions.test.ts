@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { toTask, type TaskRow } from '../../services/core/db/task-row';
 import { cancelTask } from '../../services/core/tasks/state/cancel';
 import { claimTasks } from '../../services/core/tasks/state/claim';
+import { claimNext, dueClaimable, NO_FAIRNESS_SETTINGS, parkHeldRows, type Fairness } from '../../services/core/tasks/state/claim-next';
 import { completeTasks, completeTaskWithEffects } from '../../services/core/tasks/state/complete';
 import { failAttempt } from '../../services/core/tasks/state/fail';
 import { extendLeases, leaseKey } from '../../services/core/tasks/state/heartbeat';
@@ -86,6 +87,71 @@ describe('insert', () => {
     assert.deepEqual(again, { kind: 'replay', taskId: first.kind === 'created' ? first.task.id : '', response: { ok: 1 } });
     assert.deepEqual(await insertTaskWithKey(t.db, newTask(), { ...idem, requestHash: 'other' }), { kind: 'key_reused' });
     assert.equal(Number((await t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) n FROM tasks`)).rows[0]!.n), 1);
+  });
+});
+
+describe('claim-next (issue 17: the best due tasks of a type for k wake-up messages)', () => {
+  const next = (count: number, fairness: Fairness = NO_FAIRNESS_SETTINGS, named: string[] = []) =>
+    claimNext(t.db, { type: 'simulate', count, named, token: randomUUID(), leaseMs: 60_000, workerId: 'w', fairness });
+  const published = (o: Partial<NewTask> = {}) => pending(o).then(async (id) => (await markPublished(t.db, [id]), id));
+
+  it('claims at most k due tasks, highest priority first, never a delayed one', async () => {
+    const low = await published({ priority: -3 });
+    const high = await published({ priority: 7 });
+    const mid = await published();
+    const delayed = await published({ priority: 10, delayMs: 3_600_000 });
+    const got = await next(2);
+    assert.deepEqual(got.map((x) => x.id).sort(), [high, mid].sort(), 'the two best (UPDATE … RETURNING has no order)');
+    assert.ok(got.every((x) => x.status === 'processing' && x.leaseToken));
+    assert.deepEqual((await next(5)).map((x) => x.id), [low]);
+    assert.equal((await row(delayed)).status, 'pending');
+  });
+
+  it('a client with nothing running wins the next slot over a client with a backlog; weights split a batch', async () => {
+    for (let i = 0; i < 20; i++) await published({ clientId: 'a' });
+    await next(4); // a has 4 running
+    const lone = await published({ clientId: 'b' });
+    assert.equal((await next(1))[0]?.id, lone);
+    for (let i = 0; i < 20; i++) await published({ clientId: 'c' });
+    // a: 4 running, weight 2 → scores 2.5, 3, 3.5, …; c: 0 running, weight 1 → 1, 2, 3, …: the six
+    // lowest are c 1, c 2, a 2.5, a 3, c 3, a 3.5 (by age alone, a's older rows would take all six)
+    const got = await next(6, { ...NO_FAIRNESS_SETTINGS, weights: new Map([['a', 2]]) });
+    assert.equal(got.length, 6);
+    const clients = await t.db.raw<{ rows: { client_id: string; n: string }[] }>(
+      `SELECT client_id, count(*) n FROM tasks WHERE id = ANY(?::uuid[]) GROUP BY 1 ORDER BY 1`,
+      [got.map((x) => x.id)],
+    );
+    assert.deepEqual(clients.rows.map((r) => [r.client_id, Number(r.n)]), [['a', 3], ['c', 3]]);
+  });
+
+  it('a client at CLIENT_MAX_RUNNING offers nothing; its due rows are parked for the sweeper, others are not', async () => {
+    const limits: Fairness = { ...NO_FAIRNESS_SETTINGS, maxRunning: new Map([['a', 1]]) };
+    const a1 = await published({ clientId: 'a' });
+    const a2 = await published({ clientId: 'a' });
+    const b1 = await published({ clientId: 'b' });
+    assert.equal((await next(1, limits))[0]?.id, a1);
+    assert.deepEqual((await next(5, limits)).map((x) => x.id), [b1], 'a is at its limit: only b is claimed');
+    assert.deepEqual(await dueClaimable(t.db, 'simulate', limits), { claimable: false, heldByLimit: true });
+    assert.equal(await parkHeldRows(t.db, 'simulate', 5, limits), 1);
+    assert.equal((await row(a2)).publishedAt, null, 'parked: back to the sweeper');
+    assert.equal(await parkHeldRows(t.db, 'simulate', 5, limits), 0, 'a parked row is not parked twice');
+  });
+
+  it('claiming a row whose message was never published gives one published row back to the sweeper', async () => {
+    const old = await published({ priority: -1 });
+    const fresh = await pending({ priority: 5 }); // published_at NULL: its message is not out yet
+    const got = await next(1, NO_FAIRNESS_SETTINGS, [old]);
+    assert.equal(got[0]?.id, fresh);
+    assert.equal((await row(old)).publishedAt, null, "the message spent on `fresh` was old's: old goes back to the sweeper");
+    assert.equal((await row(old)).status, 'pending');
+  });
+
+  it('two concurrent claims never take the same row', async () => {
+    for (let i = 0; i < 50; i++) await published({ clientId: i % 2 ? 'a' : 'b', priority: i % 5 });
+    const [x, y] = await Promise.all([next(30), next(30)]);
+    const ids = [...x!, ...y!].map((r) => r.id);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(ids.length, 50);
   });
 });
 

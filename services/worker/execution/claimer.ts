@@ -74,8 +74,10 @@ export function createClaimer(o: ClaimerOptions): Claimer {
     if (claimed) return claimed;
     const due = await o.dueClaimable(msg.type);
     if (due.claimable) return 'again';
-    if (due.heldByLimit) await o.parkHeld(msg.type);
-    return null;
+    if (!due.heldByLimit) return null; // nothing due is left for this message: it was a spare
+    // Parked: the message is spent on a row the sweeper now owns. Parked nothing: the client got
+    // room (or another message parked the row) since the look; look again rather than drop it.
+    return (await o.parkHeld(msg.type)) > 0 ? null : 'again';
   }
 
   return {

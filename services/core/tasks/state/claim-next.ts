@@ -168,17 +168,20 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
   return r.rows.map(toTask);
 }
 
-/** Whether a due pending task of the type exists that a client with room could run (no locks taken). */
+/**
+ * Whether a due pending task of the type exists that a client with room could run, and whether
+ * published due tasks of clients at their limit exist (those a message could park); no locks taken.
+ */
 export async function dueClaimable(db: Db, type: string, fairness: Fairness): Promise<{ claimable: boolean; heldByLimit: boolean }> {
   const limited = [...fairness.maxRunning];
   const r = await db.raw<{ rows: { claimable: boolean; held: boolean }[] }>(
     `WITH ${LIMITS_CTE},
      due AS (
-       SELECT t.client_id FROM tasks t
+       SELECT t.client_id, t.published_at IS NOT NULL AS published FROM tasks t
         WHERE t.type = ? AND t.status = 'pending' AND t.run_after <= now()
      )
      SELECT EXISTS (SELECT 1 FROM due WHERE client_id NOT IN (SELECT client_id FROM limits WHERE room <= 0)) AS claimable,
-            EXISTS (SELECT 1 FROM due WHERE client_id IN (SELECT client_id FROM limits WHERE room <= 0)) AS held`,
+            EXISTS (SELECT 1 FROM due WHERE published AND client_id IN (SELECT client_id FROM limits WHERE room <= 0)) AS held`,
     [limited.map(([c]) => c), limited.map(([, n]) => n), type],
   );
   const row = r.rows[0]!;
