@@ -19,9 +19,9 @@ function fake(script: Partial<ClaimStatements> & { rows?: Task[][] }) {
   const calls: string[] = [];
   const rows = [...(script.rows ?? [])];
   const s: ClaimStatements = {
-    claimNext: script.claimNext ?? (async (_type, named) => (calls.push(`claim ${named.length}`), rows.shift() ?? [])),
-    dueClaimable: script.dueClaimable ?? (async () => (calls.push('due?'), { claimable: false, heldByLimit: false })),
-    parkHeld: script.parkHeld ?? (async () => (calls.push('park'), 1)),
+    claimNext: script.claimNext ?? ((_type, named) => (calls.push(`claim ${named.length}`), Promise.resolve(rows.shift() ?? []))),
+    dueClaimable: script.dueClaimable ?? (() => (calls.push('due?'), Promise.resolve({ claimable: false, heldByLimit: false }))),
+    parkHeld: script.parkHeld ?? (() => (calls.push('park'), Promise.resolve(1))),
   };
   return { claimer: createClaimer({ ...s, logger }), calls };
 }
@@ -51,7 +51,7 @@ describe('claimer', () => {
     let looks = 0;
     const { claimer, calls } = fake({
       rows: [[], [], [task('x')]],
-      dueClaimable: async () => (calls.push('due?'), looks++, { claimable: true, heldByLimit: false }),
+      dueClaimable: () => (calls.push('due?'), looks++, Promise.resolve({ claimable: true, heldByLimit: false })),
     });
     const got = await claimer.claim(msg('a'), () => false);
     assert.equal(got && got !== 'stopped' ? got.task.id : null, 'x');
@@ -62,8 +62,8 @@ describe('claimer', () => {
     let parks = 0;
     const { claimer, calls } = fake({
       rows: [[], [], [task('y')]],
-      dueClaimable: async () => (calls.push('due?'), { claimable: false, heldByLimit: true }),
-      parkHeld: async () => (calls.push('park'), parks++ === 0 ? 0 : 1),
+      dueClaimable: () => (calls.push('due?'), Promise.resolve({ claimable: false, heldByLimit: true })),
+      parkHeld: () => (calls.push('park'), Promise.resolve(parks++ === 0 ? 0 : 1)),
     });
     assert.equal(await claimer.claim(msg('a'), () => false), null, 'the second look parked a row: the message is spent');
     assert.deepEqual(calls, ['claim 1', 'due?', 'park', 'claim 1', 'due?', 'park']);
@@ -72,13 +72,13 @@ describe('claimer', () => {
   it('holds the message through transient errors and gives it back when the worker drains', async () => {
     let stopping = false;
     const { claimer } = fake({
-      claimNext: async () => {
+      claimNext: () => {
         stopping = true;
-        throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+        return Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' }));
       },
     });
     assert.equal(await claimer.claim(msg('a'), () => stopping), 'stopped');
-    const broken = fake({ claimNext: async () => Promise.reject(new Error('syntax error')) });
+    const broken = fake({ claimNext: () => Promise.reject(new Error('syntax error')) });
     await assert.rejects(broken.claimer.claim(msg('a'), () => false), /syntax error/);
   });
 });
