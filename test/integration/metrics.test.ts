@@ -130,5 +130,6 @@ describe('metrics', () => {
     assert.equal(sample(text, 'tasker_client_due_tasks', { type: 'simulate', client: '' }), 52, 'AUTH_MODE=none: every task is the anonymous client\'s');
     assert.equal(sample(text, 'tasker_backlog_tasks', { type: 'simulate', status: 'pending' }), 55, 'the backlog still counts delayed tasks');
     assert.equal(sample(text, 'tasker_queue_messages_ready', { queue: `${t.prefix}.q.simulate` }), 52, 'delayed tasks are not in the queue');
+    assert.equal(sample(text, 'tasker_scaling_work_tasks', { queue: `${t.prefix}.q.simulate` }), 52, 'nor in the autoscaling signal until due');
   });
 });
