@@ -7,7 +7,7 @@
  * one definition (the chart render test compares them).
  *
  * Served by two partial indexes: `tasks_pending_due_idx` (type, run_after) and
- * `tasks_processing_type_idx` (type).
+ * `tasks_processing_type_client_idx` (type, client_id; migration 20261202000000).
  */
 import type { Db } from '../db/database';
 
