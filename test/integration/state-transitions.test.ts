@@ -146,6 +146,13 @@ describe('claim-next (issue 17: the best due tasks of a type for k wake-up messa
     assert.equal((await row(old)).status, 'pending');
   });
 
+  it('a message that claims its own row before its publish confirm was recorded gives nothing back', async () => {
+    const other = await published({ priority: -1 });
+    const own = await pending({ priority: 5 }); // its message arrived before mark-published ran
+    assert.equal((await next(1, NO_FAIRNESS_SETTINGS, [own]))[0]?.id, own);
+    assert.notEqual((await row(other)).publishedAt, null, "other keeps its message: nothing was owed");
+  });
+
   it('two concurrent claims never take the same row', async () => {
     for (let i = 0; i < 50; i++) await published({ clientId: i % 2 ? 'a' : 'b', priority: i % 5 });
     const [x, y] = await Promise.all([next(30), next(30)]);

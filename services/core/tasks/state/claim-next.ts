@@ -131,7 +131,10 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
               -- the finish of the task whose slot it took
               started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
          FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
-       RETURNING t.*, chosen.published_at IS NULL AS unpublished
+       -- owes a message: a row that never got one (parked, a retry not yet swept, a new row whose
+       -- publish failed), unless one of this batch's own messages names it (then that message was
+       -- its own: the common case of a message that outruns the record of its publish confirm)
+       RETURNING t.*, chosen.published_at IS NULL AND t.id <> ALL(?::uuid[]) AS unpublished
      ), given_back AS (
        -- One published row back to the sweeper per claimed row that never got its message; the
        -- rows the tokens name first, then any due published row of the type.
@@ -161,6 +164,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
       o.token,
       o.leaseMs,
       o.workerId,
+      o.named,
       o.type,
       o.named,
     ],
