@@ -315,8 +315,8 @@ function hashRequest(
   data: { payload: unknown; timeout_ms?: number; callback?: string; priority?: number; run_at?: string; delay_ms?: number },
 ): string {
   // Optional fields only when given: hashes of requests without them stay what they were before they existed.
-  const { payload, timeout_ms, ...optional } = data;
-  const given = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined));
+  const { payload, timeout_ms, callback, priority, run_at, delay_ms } = data;
+  const given = Object.fromEntries(Object.entries({ callback, priority, run_at, delay_ms }).filter(([, v]) => v !== undefined));
   const request = { type, payload, timeout_ms: timeout_ms ?? null, ...given };
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
