@@ -6,7 +6,8 @@
  * - overlap `skip`, a round that fails leaves nothing and does not hold back other schedules;
  * - DST on the real database (injected clock): one task per distinct UTC tick through the fall-back hour;
  * - the API: validation (422 naming the field), owner scoping, pause/resume without a burst, and
- *   tasks made by two API processes' tickers run end to end by a real worker.
+ *   tasks made by two API processes' tickers run end to end by a real worker;
+ * - a scheduled task's trace starts at its `schedule tick` span (OTLP receiver).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +23,7 @@ import { taskTypes } from '../../services/core/tasks/task-types';
 import { extension } from '../plugin/test-extension';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
 import { createKey } from '../support/keys';
+import { SPAN_KIND, startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
 import { sample } from '../support/prom-text';
 import { startStack, type Stack } from '../support/stack';
@@ -373,5 +375,51 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
     const after = (await ticksAt()).slice(atPause.length);
     assert.ok(after.every((x) => x.tick.getTime() >= new Date(resumed.next_run_at).getTime()), 'only ticks from next_run_at on');
     assert.equal((await call(`/schedules/${id}`, keyA, { method: 'DELETE' })).status, 204);
+  });
+});
+
+describe('a scheduled task’s trace starts at its schedule', () => {
+  let s: Stack;
+  let otlp: OtlpReceiver;
+
+  before(async () => {
+    otlp = await startOtlpReceiver();
+    s = await startStack({ ...otlp.env, OTEL_BSP_SCHEDULE_DELAY: '100', SCHEDULE_POLL_MS: '100', SCHEDULE_MISSED_AFTER_MS: '5000' });
+  });
+  after(async () => {
+    await s?.stop();
+    await otlp?.close();
+  });
+
+  it('the `schedule tick` span is the root; the publish and the worker’s attempt join its trace', async () => {
+    const r = await fetch(`${s.base}/schedules`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cron: '*/1 * * * * *', type: 'test.record', payload: { mode: 'record' } }),
+    });
+    assert.equal(r.status, 201);
+    const id = ((await r.json()) as { schedule_id: string }).schedule_id;
+    const consumer = await waitFor(
+      'a consumer span of a task of the schedule, with its tick span',
+      () => {
+        const ticks = otlp.spans.filter((x) => x.name === 'schedule tick' && x.attributes['tasker.schedule.id'] === id);
+        const c = otlp.spans.find((x) => x.kind === SPAN_KIND.CONSUMER && ticks.some((t) => t.attributes['tasker.task.id'] === x.attributes['tasker.task.id']));
+        return Promise.resolve(c ?? null);
+      },
+      20_000,
+      100,
+    );
+    assert.equal((await fetch(`${s.base}/schedules/${id}`, { method: 'DELETE' })).status, 204);
+    const taskId = String(consumer.attributes['tasker.task.id']);
+    const tick = otlp.spans.find((x) => x.name === 'schedule tick' && x.attributes['tasker.task.id'] === taskId)!;
+    assert.equal(tick.parentSpanId, '', 'the tick span is the root of the task’s trace');
+    assert.equal(tick.service, 'tasker-api');
+    assert.match(String(tick.attributes['tasker.schedule.tick']), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/);
+    assert.equal(consumer.traceId, tick.traceId, 'the attempt joins the schedule tick’s trace');
+    assert.equal(consumer.parentSpanId, tick.spanId, 'as a child of the context stored on the row');
+    const publish = otlp.spans.find((x) => x.kind === SPAN_KIND.PRODUCER && x.attributes['tasker.task.id'] === taskId);
+    assert.equal(publish?.traceId, tick.traceId, 'the publish joins it too');
+    const row = (await s.t.db.raw<{ rows: { schedule_id: string }[] }>(`SELECT schedule_id FROM tasks WHERE id = ?`, [taskId])).rows[0];
+    assert.equal(row?.schedule_id, id);
   });
 });
