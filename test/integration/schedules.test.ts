@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import knexFactory, { type Knex } from 'knex';
 import { knexConfig } from '../../services/core/db/knex-config';
 import { createLogger } from '../../services/core/log/logger';
@@ -291,6 +292,35 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
     const notJson = await fetch(`${s.base}/schedules`, { method: 'POST', headers: { authorization: `Bearer ${keyA}`, 'content-type': 'application/json' }, body: '{' });
     assert.equal(notJson.status, 400);
     assert.equal(await countSchedules(), 0);
+  });
+
+  it('answers arbitrary schedule bodies with 201 or a JSON 4xx, never a 5xx (fast-check)', async () => {
+    const cronField = fc.oneof(fc.constantFrom('*', '*/1', '0', '59', '60', 'L', '5#2', 'MON-FRI', '1-5/2', '?', '#', '-1', 'W', '*/0'), fc.string({ maxLength: 4 }));
+    const body = fc.record(
+      {
+        cron: fc.oneof(fc.array(cronField, { minLength: 0, maxLength: 8 }).map((f) => f.join(' ')), fc.string(), fc.constantFrom('@hourly', '@yearly', '2030-01-01T00:00:00'), fc.integer()),
+        timezone: fc.oneof(fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Phobos', '+01:00', '', 'utc', '../etc'), fc.string()),
+        type: fc.oneof(fc.constant('test.record'), fc.string()),
+        payload: fc.oneof(fc.constant({ mode: 'record' }), fc.jsonValue()),
+        overlap: fc.oneof(fc.constantFrom('allow', 'skip'), fc.string(), fc.integer()),
+        missed: fc.oneof(fc.constantFrom('run_once', 'skip'), fc.string()),
+        max_attempts: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        timeout_ms: fc.oneof(fc.integer(), fc.constant(null)),
+        name: fc.oneof(fc.string({ maxLength: 300 }), fc.integer()),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const r = await create(keyB, b);
+        const text = await r.text();
+        if (r.status === 201) return;
+        assert.ok([400, 413, 422].includes(r.status), `${r.status} for ${JSON.stringify(b)}: ${text}`);
+        assert.ok((JSON.parse(text) as { error?: { code?: string } }).error?.code, text);
+      }),
+      { numRuns: 300 },
+    );
+    await s.t.db.raw(`DELETE FROM schedules WHERE client_id = 'client-b'`);
   });
 
   it('is owner-scoped: another client gets 404 for every operation, an admin sees all', async () => {
