@@ -116,6 +116,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
   };
   const pick = (...codes: (keyof typeof errors)[]) => Object.fromEntries(codes.map((c) => [c, errors[c]]));
   const invalid = error('The body is invalid (the details name every problem).', 'invalid_body', 'request body is invalid');
+  const scheduleNotFound = { '404': error("No such schedule, or not the caller's.", 'not_found', `schedule "${SCHEDULE_ID}" not found`) };
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
   const waitParam = { name: 'wait', in: 'query', required: false, ...queryParam(s.wait, 'wait') };
   const waitHeader = {
@@ -269,14 +270,14 @@ export function openApiDocument(limits: SchemaLimits): Json {
           tags: ['schedules'],
           summary: 'Read a schedule with its next run times',
           parameters: [idParam],
-          responses: { '200': { description: 'The schedule.', content: json('Schedule', exampleSchedule) }, ...pick('401', '404', '503') },
+          responses: { '200': { description: 'The schedule.', content: json('Schedule', exampleSchedule) }, ...scheduleNotFound, ...pick('401', '503') },
         },
         delete: {
           operationId: 'deleteSchedule',
           tags: ['schedules'],
           summary: 'Delete a schedule (the tasks it created stay)',
           parameters: [idParam],
-          responses: { '204': { description: 'Deleted.' }, ...pick('401', '404', '503') },
+          responses: { '204': { description: 'Deleted.' }, ...scheduleNotFound, ...pick('401', '503') },
         },
       },
       '/schedules/{id}/pause': {
@@ -285,7 +286,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
           tags: ['schedules'],
           summary: 'Pause a schedule (idempotent): no ticks until resumed',
           parameters: [idParam],
-          responses: { '200': { description: 'Paused.', content: json('Schedule', { ...exampleSchedule, paused: true }) }, ...pick('401', '404', '503') },
+          responses: { '200': { description: 'Paused.', content: json('Schedule', { ...exampleSchedule, paused: true }) }, ...scheduleNotFound, ...pick('401', '503') },
         },
       },
       '/schedules/{id}/resume': {
@@ -294,7 +295,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
           tags: ['schedules'],
           summary: 'Resume a schedule (idempotent) from the first tick after now: ticks missed while paused get no task',
           parameters: [idParam],
-          responses: { '200': { description: 'Running again.', content: json('Schedule', exampleSchedule) }, ...pick('401', '404', '503') },
+          responses: { '200': { description: 'Running again.', content: json('Schedule', exampleSchedule) }, ...scheduleNotFound, ...pick('401', '503') },
         },
       },
       '/webhooks/deliveries': {
