@@ -114,6 +114,13 @@ const schema = z.object({
   /** Bulk dead-letter replay spreads tasks at this rate, so a replay cannot flood the workers. */
   REPLAY_RATE_PER_SECOND: int(50, 1, 100_000),
   REPLAY_MAX_BATCH: int(1_000, 1, 100_000),
+  /** How often each API replica looks for due schedules (every replica ticks; SKIP LOCKED and the unique tick key keep it to one task per tick). */
+  SCHEDULE_POLL_MS: int(1_000, 50, 60_000),
+  /**
+   * A tick more than this far behind now when the ticker reaches it is missed (the API was down):
+   * the schedule's `missed` policy decides whether it gets a task. Later ticks within it all get one.
+   */
+  SCHEDULE_MISSED_AFTER_MS: int(60_000, 100, 86_400_000),
   /** Comma-separated absolute paths of extension modules (task types and handlers; see core/tasks/extension.ts). */
   EXTENSIONS: csv.pipe(z.array(z.string().startsWith('/', 'absolute module paths only'))),
   /** `required`: every task endpoint needs a bearer API key or JWT. Default: required in production, none otherwise. */
@@ -171,13 +178,6 @@ const schema = z.object({
   WEBHOOK_POLL_MS: int(1_000, 50, 60_000),
   /** Deliveries each API replica sends at once. */
   WEBHOOK_CONCURRENCY: int(16, 1, 1_000),
-  /** How often each API replica looks for due schedules (every replica ticks; SKIP LOCKED and the unique tick key keep it to one task per tick). */
-  SCHEDULE_POLL_MS: int(1_000, 50, 60_000),
-  /**
-   * A tick more than this far behind now when the ticker reaches it is missed (the API was down):
-   * the schedule's `missed` policy decides whether it gets a task. Later ticks within it all get one.
-   */
-  SCHEDULE_MISSED_AFTER_MS: int(60_000, 100, 86_400_000),
   /** Pending tasks one client may have at once (429 above it); 0 = unlimited. */
   MAX_PENDING_PER_CLIENT: int(0, 0, 10_000_000),
   /** Deepest JSON nesting accepted in a request body. */
