@@ -23,6 +23,7 @@ import { insertScheduledTask } from '../../services/core/tasks/state/insert-sche
 import { taskTypes } from '../../services/core/tasks/task-types';
 import { extension } from '../plugin/test-extension';
 import { createTestEnv, waitFor, type TestEnv } from '../support/infra';
+import { CLOCK_SKEW_PRELOAD } from '../support/clock-skew';
 import { createKey } from '../support/keys';
 import { SPAN_KIND, startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 import { freePort, startReady, type ServiceProcess } from '../support/processes';
@@ -252,7 +253,9 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
     s = await startStack({ AUTH_MODE: 'required', AUTH_KEY_CACHE_MS: '60000', SCHEDULE_POLL_MS: '100', SCHEDULE_MISSED_AFTER_MS: '5000', SWEEP_INTERVAL_MS: '200' });
     [keyA, keyB, adminKey] = await Promise.all([createKey(s.t.env, 'client-a'), createKey(s.t.env, 'client-b'), createKey(s.t.env, 'ops', true)]);
     const port = await freePort();
-    api2 = await startReady('api', { ...s.t.env, PORT: String(port) }, port);
+    // The second replica's clock is 10 minutes fast: what is due, and when a schedule starts, must
+    // come from PostgreSQL's clock, or this replica would tick ahead of time.
+    api2 = await startReady('api', { ...s.t.env, PORT: String(port), NODE_OPTIONS: `--require ${CLOCK_SKEW_PRELOAD}`, TEST_CLOCK_SKEW_MS: String(10 * MINUTE) }, port);
     base2 = `http://127.0.0.1:${port}`;
   });
   after(async () => {
@@ -364,10 +367,11 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
     assert.equal((await call('/schedules?cursor=bogus', keyB)).status, 400);
   });
 
-  it('two API processes tick one every-second schedule: one task per tick, each run once by the worker; pause stops it, resume continues from now', async () => {
-    const r = await create(keyA, { cron: '*/1 * * * * *', type: 'test.record', payload: { mode: 'record' } });
+  it('two API processes (one with a clock 10 min fast) tick one every-second schedule: one task per tick, none early, each run once by the worker; pause stops it, resume continues from now', async () => {
+    const r = await call('/schedules', keyA, { method: 'POST', base: base2, body: { cron: '*/1 * * * * *', type: 'test.record', payload: { mode: 'record' } } });
     assert.equal(r.status, 201);
-    const id = ((await r.json()) as { schedule_id: string }).schedule_id;
+    const { schedule_id: id, next_run_at: first } = (await r.json()) as { schedule_id: string; next_run_at: string };
+    assert.ok(Math.abs(new Date(first).getTime() - Date.now()) < 5 * SECOND, `first tick ${first} from PostgreSQL's clock, not the fast replica's`);
     const done = async () =>
       (await s.t.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM tasks WHERE schedule_id = ? AND status = 'done'`, [id])).rows[0]!.n;
     await waitFor('4 scheduled tasks done', async () => Number(await done()) >= 4, 30_000, 200);
@@ -384,6 +388,8 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
     const ticks = atPause.map((x) => x.tick.getTime());
     assert.deepEqual(new Set(ticks.slice(1).map((tick, i) => tick - ticks[i]!)), new Set([SECOND]), 'one task per tick, none left out, across two API processes');
     assert.ok(atPause.every((x) => x.client_id === 'client-a'), "tasks belong to the schedule's owner");
+    const dbNow = (await s.t.db.raw<{ rows: { now: Date }[] }>('SELECT now()')).rows[0]!.now;
+    assert.ok(ticks.at(-1)! <= dbNow.getTime(), 'no tick ahead of the database clock (the fast replica ticked nothing early)');
     await waitFor('every scheduled task done', async () => (await ticksAt()).every((x) => x.status === 'done'), 20_000, 200);
     const runs = (await s.t.db.raw<{ rows: { task_id: string; n: string }[] }>(`SELECT task_id, count(*) AS n FROM test_executions WHERE task_id = ANY(?::uuid[]) GROUP BY task_id`, [atPause.map((x) => x.id)])).rows;
     assert.deepEqual(runs.map((x) => Number(x.n)), atPause.map(() => 1), 'each task ran once');
