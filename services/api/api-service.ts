@@ -30,6 +30,10 @@ import { createWebhookDeliveriesService } from './domain/webhook-deliveries.serv
 import { createAddressPolicy } from './webhooks/address-policy';
 import { guardedPost } from './webhooks/guarded-post';
 import { createWebhookDeliverer } from './webhooks/webhook-deliverer';
+import { createScheduleTicker } from '../core/schedules/ticker';
+import { context } from '../core/telemetry/tracing';
+import { createScheduleRepository } from './data-access/schedule.repository';
+import { createScheduleService } from './domain/schedule.service';
 import { createTaskDispatcher } from './domain/task-dispatcher';
 import { createTaskService } from './domain/task.service';
 import { createWaiterHub } from './domain/waiter-hub';
@@ -132,6 +136,24 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     maxPendingPerClient: config.MAX_PENDING_PER_CLIENT,
     webhooksEnabled: webhookSecret !== undefined,
   });
+  const schedules = createScheduleService(createScheduleRepository(db), {
+    types,
+    timeoutCeilingMs: config.TASK_TIMEOUT_CEILING_MS,
+    listMaxLimit: config.LIST_MAX_LIMIT,
+  });
+  // Every replica ticks (the API always runs; worker groups may be at zero): replicas take
+  // different schedules (SKIP LOCKED) and the unique tick key keeps it to one task per tick.
+  const ticker = createScheduleTicker({
+    db,
+    types,
+    pollMs: config.SCHEDULE_POLL_MS,
+    missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS,
+    logger,
+    // Published like a submitted task; the publish span joins the task's trace (its `schedule tick` span).
+    dispatch: (task, ctx) => context.with(ctx, () => dispatcher.dispatch(task)),
+    onTicks: (result, n) => metrics.scheduleTicks.inc({ result }, n),
+    onLag: (seconds) => metrics.scheduleLag.observe(seconds),
+  });
   const auth = createAuthenticator({
     mode: config.AUTH_MODE,
     keys: createApiKeyRepository(db),
@@ -208,6 +230,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     ...ops,
     tasks,
     deliveries: createWebhookDeliveriesService(deliveryRepo, { listMaxLimit: config.LIST_MAX_LIMIT }),
+    schedules,
     logger,
     limits: { maxBodyBytes: config.MAX_BODY_BYTES, maxJsonDepth: config.MAX_JSON_DEPTH, batchMaxBodyBytes: config.BATCH_MAX_BODY_BYTES },
     metrics,
@@ -242,6 +265,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       queueMonitor.start();
       void queueMonitor.runNow();
       recovery.start();
+      ticker.start();
       logger.info({ port: server.port, admin_port: opsServer?.port ?? server.port, host: config.HOST, auth: config.AUTH_MODE }, 'api listening');
       return { port: server.port, adminPort: opsServer?.port ?? server.port };
     },
@@ -254,7 +278,8 @@ export async function createApiService(config: Config, logger: Logger): Promise<
       await server?.close(config.DRAIN_TIMEOUT_MS);
       await opsServer?.close(1_000);
       stall.stop();
-      await Promise.all([keyCleanup.stop(), queueMonitor.stop(), recovery.stop(), waiters.stop(), terminalListener.stop(), deliverer?.stop()]);
+      // The ticker stops before the dispatcher's flush, so every task it created is published (or left to the sweeper).
+      await Promise.all([ticker.stop(), keyCleanup.stop(), queueMonitor.stop(), recovery.stop(), waiters.stop(), terminalListener.stop(), deliverer?.stop()]);
       await recoveryLock.release();
       await dispatcher.flush();
       await broker.stop();

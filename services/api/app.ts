@@ -22,10 +22,13 @@ import { drainRequest } from './middleware/drain-request';
 import { openApiRoutes } from './routes/openapi.routes';
 import { webhooksRoutes } from './routes/webhooks.routes';
 import type { WebhookDeliveriesService } from './domain/webhook-deliveries.service';
+import type { ScheduleService } from './domain/schedule.service';
+import { schedulesRoutes } from './routes/schedules.routes';
 
 export interface AppDeps {
   tasks: TaskService;
   deliveries: WebhookDeliveriesService;
+  schedules: ScheduleService;
   readiness: Record<string, ReadinessCheck>;
   isDraining: () => boolean;
   /** Liveness: why the process should be restarted (a publisher that cannot come back), or null. */
@@ -79,9 +82,15 @@ export function buildApp(d: AppDeps): Koa {
 
 /** Every router the app serves (the OpenAPI test checks each route is documented). */
 export function appRouters(
-  d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'deliveries' | 'limits' | 'metrics' | 'openApi'>,
+  d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'deliveries' | 'schedules' | 'limits' | 'metrics' | 'openApi'>,
 ) {
-  return [...(d.serveOps ? opsRouters(d) : []), tasksRoutes(d.tasks, d.limits, d.metrics), webhooksRoutes(d.deliveries), openApiRoutes(d.openApi)];
+  return [
+    ...(d.serveOps ? opsRouters(d) : []),
+    tasksRoutes(d.tasks, d.limits, d.metrics),
+    schedulesRoutes(d.schedules, d.limits),
+    webhooksRoutes(d.deliveries),
+    openApiRoutes(d.openApi),
+  ];
 }
 
 function opsRouters(d: Pick<AppDeps, 'readiness' | 'isDraining' | 'stalled' | 'registry'>) {

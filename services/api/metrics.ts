@@ -29,6 +29,17 @@ export function createApiMetrics(m: MetricsRegistry) {
       ['outcome'],
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     ),
+    scheduleTicks: counter(
+      'tasker_schedule_ticks_total',
+      'Schedule ticks handled, by result: created (a task), skipped_overlap (the previous task still pending or processing), skipped_missed (missed during downtime), skipped_unknown_type (the task type is no longer installed).',
+      ['result'],
+    ),
+    scheduleLag: histogram(
+      'tasker_schedule_tick_lag_seconds',
+      'How long after its tick a scheduled task was created.',
+      [],
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    ),
     waiters: gauge('tasker_result_waiters', 'Requests in this API process waiting for a task to become terminal (?wait=).'),
     waits: counter(
       'tasker_result_waits_total',

@@ -333,12 +333,12 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function encodeCursor(p: { createdAt: string; id: string }): string {
+export function encodeCursor(p: { createdAt: string; id: string }): string {
   return Buffer.from(`${p.createdAt}|${p.id}`).toString('base64url');
 }
 
 /** Opaque to clients; PostgreSQL's own timestamp text keeps microsecond precision. */
-function decodeCursor(c: string): { createdAt: string; id: string } {
+export function decodeCursor(c: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(c, 'base64url').toString('utf8').split('|');
   if (!id || !isUuid(id) || !createdAt || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(createdAt)) {
     throw new ClientError('invalid_cursor', 'cursor is not one this API returned', 400);

@@ -8,6 +8,8 @@
 import { z } from 'zod';
 import { taskSchemas, jsonValue, type SchemaLimits } from '../domain/task-schemas';
 import { deliveriesQuery } from '../domain/webhook-deliveries.service';
+import { scheduleSchemas } from '../domain/schedule-schemas';
+import { scheduleList, scheduleView } from './schedule-views';
 import { batchAccepted, deliveryList, deliveryView, errorBody, replayResult, submitAccepted, taskList, taskView } from './task-views';
 
 type Json = Record<string, unknown>;
@@ -46,10 +48,36 @@ const exampleDelivery = {
   delivered_at: null,
 };
 
+const SCHEDULE_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+const exampleSchedule = {
+  schedule_id: SCHEDULE_ID,
+  name: 'nightly report',
+  cron: '0 30 2 * * *',
+  timezone: 'Europe/Berlin',
+  type: 'simulate',
+  payload: { report: 'daily' },
+  max_attempts: null,
+  timeout_ms: null,
+  overlap: 'skip',
+  missed: 'run_once',
+  paused: false,
+  next_run_at: '2026-12-01T01:30:00.000Z',
+  next_runs: ['2026-12-01T01:30:00.000Z', '2026-12-02T01:30:00.000Z', '2026-12-03T01:30:00.000Z', '2026-12-04T01:30:00.000Z', '2026-12-05T01:30:00.000Z'],
+  last_tick_at: '2026-11-30T01:30:00.000Z',
+  last_task_id: EXAMPLE_ID,
+  last_tick_result: 'created',
+  skipped_ticks: 0,
+  created_at: '2026-11-20T09:00:00.000Z',
+  updated_at: '2026-11-30T01:30:00.012Z',
+};
+
+const { next_runs: _runs, ...listedSchedule } = exampleSchedule;
+
 /** Builds the document for these limits (they appear in the schemas: maxima of timeout_ms, wait, batch size). */
 export function openApiDocument(limits: SchemaLimits): Json {
   const s = taskSchemas(limits);
   const deliveries = deliveriesQuery(limits.listMaxLimit);
+  const sched = scheduleSchemas(limits);
   const registry = z.registry<{ id: string }>();
   const named = {
     JsonValue: jsonValue,
@@ -62,6 +90,9 @@ export function openApiDocument(limits: SchemaLimits): Json {
     BatchAccepted: batchAccepted,
     TaskList: taskList,
     ReplayResult: replayResult,
+    ScheduleCreation: sched.creation,
+    Schedule: scheduleView,
+    ScheduleList: scheduleList,
     Delivery: deliveryView,
     DeliveryList: deliveryList,
     Error: errorBody,
@@ -86,6 +117,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
   };
   const pick = (...codes: (keyof typeof errors)[]) => Object.fromEntries(codes.map((c) => [c, errors[c]]));
   const invalid = error('The body is invalid (the details name every problem).', 'invalid_body', 'request body is invalid');
+  const scheduleNotFound = { '404': error("No such schedule, or not the caller's.", 'not_found', `schedule "${SCHEDULE_ID}" not found`) };
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
   const waitParam = { name: 'wait', in: 'query', required: false, ...queryParam(s.wait, 'wait') };
   const waitHeader = {
@@ -109,6 +141,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
     security: [{ bearer: [] }],
     tags: [
       { name: 'tasks', description: 'Submitting and following tasks' },
+      { name: 'schedules', description: 'Cron schedules: one task per tick, across any number of replicas' },
       { name: 'webhooks', description: 'Completion webhooks (Standard Webhooks signatures)' },
       { name: 'operations', description: 'Probes, metrics and this document' },
     ],
@@ -202,6 +235,68 @@ export function openApiDocument(limits: SchemaLimits): Json {
           summary: 'Replay failed tasks, spread at REPLAY_RATE_PER_SECOND',
           requestBody: { required: false, content: json('ReplayRequest', { reason: 'timeout', limit: 100 }) },
           responses: { '202': { description: 'Replayed.', content: json('ReplayResult', { replayed: 12, spread_ms: 220 }) }, '422': invalid, ...pick('401', '503') },
+        },
+      },
+      '/schedules': {
+        post: {
+          operationId: 'createSchedule',
+          tags: ['schedules'],
+          summary: 'Create a cron schedule (one task per tick)',
+          requestBody: {
+            required: true,
+            content: json('ScheduleCreation', { name: 'nightly report', cron: '0 30 2 * * *', timezone: 'Europe/Berlin', type: 'simulate', payload: { report: 'daily' }, overlap: 'skip' }),
+          },
+          responses: {
+            '201': { description: 'Created; the first tick is the first after now.', headers: { Location: { description: 'The schedule.', schema: { type: 'string' } } }, content: json('Schedule', exampleSchedule) },
+            '413': error('Body or payload too large.', 'payload_too_large', 'request body exceeds 1048576 bytes'),
+            '415': error('Not application/json.', 'unsupported_media_type', 'Content-Type must be application/json'),
+            '422': error('Invalid: details.issues names each field (cron, timezone, type, payload, policies).', 'invalid_body', 'request body is invalid'),
+            ...pick('401', '503'),
+          },
+        },
+        get: {
+          operationId: 'listSchedules',
+          tags: ['schedules'],
+          summary: "The caller's schedules, newest first",
+          parameters: Object.keys(sched.listQuery.shape).map((name) => ({ name, in: 'query', required: false, ...queryParam(sched.listQuery, name) })),
+          responses: {
+            '200': { description: 'A page of schedules (without next_runs).', content: json('ScheduleList', { schedules: [listedSchedule], next_cursor: null }) },
+            ...pick('400', '401', '503'),
+          },
+        },
+      },
+      '/schedules/{id}': {
+        get: {
+          operationId: 'getSchedule',
+          tags: ['schedules'],
+          summary: 'Read a schedule with its next run times',
+          parameters: [idParam],
+          responses: { '200': { description: 'The schedule.', content: json('Schedule', exampleSchedule) }, ...scheduleNotFound, ...pick('401', '503') },
+        },
+        delete: {
+          operationId: 'deleteSchedule',
+          tags: ['schedules'],
+          summary: 'Delete a schedule (the tasks it created stay)',
+          parameters: [idParam],
+          responses: { '204': { description: 'Deleted.' }, ...scheduleNotFound, ...pick('401', '503') },
+        },
+      },
+      '/schedules/{id}/pause': {
+        post: {
+          operationId: 'pauseSchedule',
+          tags: ['schedules'],
+          summary: 'Pause a schedule (idempotent): no ticks until resumed',
+          parameters: [idParam],
+          responses: { '200': { description: 'Paused.', content: json('Schedule', { ...exampleSchedule, paused: true }) }, ...scheduleNotFound, ...pick('401', '503') },
+        },
+      },
+      '/schedules/{id}/resume': {
+        post: {
+          operationId: 'resumeSchedule',
+          tags: ['schedules'],
+          summary: 'Resume a schedule (idempotent) from the first tick after now: ticks missed while paused get no task',
+          parameters: [idParam],
+          responses: { '200': { description: 'Running again.', content: json('Schedule', exampleSchedule) }, ...scheduleNotFound, ...pick('401', '503') },
         },
       },
       '/webhooks/deliveries': {

@@ -132,6 +132,13 @@ const schema = z.object({
   /** Bulk dead-letter replay spreads tasks at this rate, so a replay cannot flood the workers. */
   REPLAY_RATE_PER_SECOND: int(50, 1, 100_000),
   REPLAY_MAX_BATCH: int(1_000, 1, 100_000),
+  /** How often each API replica looks for due schedules (every replica ticks; SKIP LOCKED and the unique tick key keep it to one task per tick). */
+  SCHEDULE_POLL_MS: int(1_000, 50, 60_000),
+  /**
+   * A tick more than this far behind now when the ticker reaches it is missed (the API was down):
+   * the schedule's `missed` policy decides whether it gets a task. Later ticks within it all get one.
+   */
+  SCHEDULE_MISSED_AFTER_MS: int(60_000, 100, 86_400_000),
   /** Comma-separated absolute paths of extension modules (task types and handlers; see core/tasks/extension.ts). */
   EXTENSIONS: csv.pipe(z.array(z.string().startsWith('/', 'absolute module paths only'))),
   /** `required`: every task endpoint needs a bearer API key or JWT. Default: required in production, none otherwise. */
@@ -264,6 +271,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.HEARTBEAT_MS * 3 > c.LEASE_MS) cross.push('HEARTBEAT_MS: at most LEASE_MS / 3 (one slow or lost beat must not lose the lease)');
   if (c.SIMULATE_MIN_MS > c.SIMULATE_MAX_MS) cross.push('SIMULATE_MIN_MS: must not exceed SIMULATE_MAX_MS');
   if (c.RETRY_BASE_MS > c.RETRY_MAX_MS) cross.push('RETRY_BASE_MS: must not exceed RETRY_MAX_MS');
+  if (c.SCHEDULE_MISSED_AFTER_MS < 2 * c.SCHEDULE_POLL_MS) {
+    cross.push('SCHEDULE_MISSED_AFTER_MS: at least 2 × SCHEDULE_POLL_MS (a tick reached one poll late is not missed)');
+  }
   const jwtSources = [c.AUTH_JWT_JWKS_URL, c.AUTH_JWT_PUBLIC_KEY, c.AUTH_JWT_SECRET].filter((x) => x !== undefined).length;
   if (jwtSources > 1) cross.push('AUTH_JWT_*: set only one of AUTH_JWT_JWKS_URL, AUTH_JWT_PUBLIC_KEY, AUTH_JWT_SECRET');
   if (jwtSources === 1 && c.AUTH_JWT_ALGORITHMS.length === 0) cross.push('AUTH_JWT_ALGORITHMS: required with a JWT key source');

@@ -35,6 +35,8 @@ export const ATTR = {
   TASK_OUTCOME: 'tasker.task.outcome',
   TASK_REPUBLISHED: 'tasker.task.republished',
   WEBHOOK_DELIVERY_ID: 'tasker.webhook.delivery.id',
+  SCHEDULE_ID: 'tasker.schedule.id',
+  SCHEDULE_TICK: 'tasker.schedule.tick',
   WEBHOOK_OUTCOME: 'tasker.webhook.outcome',
   HTTP_RESPONSE_STATUS: 'http.response.status_code',
 } as const;
