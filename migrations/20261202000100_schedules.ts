@@ -23,6 +23,7 @@ export async function up(knex: Knex): Promise<void> {
       payload          jsonb NOT NULL,
       max_attempts     integer CHECK (max_attempts >= 1),
       timeout_ms       integer CHECK (timeout_ms > 0),
+      priority         smallint NOT NULL DEFAULT 0 CHECK (priority BETWEEN -10 AND 10),
       overlap          text NOT NULL DEFAULT 'allow' CHECK (overlap IN ('allow', 'skip')),
       missed           text NOT NULL DEFAULT 'run_once' CHECK (missed IN ('run_once', 'skip')),
       paused           boolean NOT NULL DEFAULT false,

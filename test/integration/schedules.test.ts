@@ -368,7 +368,7 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
   });
 
   it('two API processes (one with a clock 10 min fast) tick one every-second schedule: one task per tick, none early, each run once by the worker; pause stops it, resume continues from now', async () => {
-    const r = await call('/schedules', keyA, { method: 'POST', base: base2, body: { cron: '*/1 * * * * *', type: 'test.record', payload: { mode: 'record' } } });
+    const r = await call('/schedules', keyA, { method: 'POST', base: base2, body: { cron: '*/1 * * * * *', type: 'test.record', payload: { mode: 'record' }, priority: 7 } });
     assert.equal(r.status, 201);
     const { schedule_id: id, next_run_at: first } = (await r.json()) as { schedule_id: string; next_run_at: string };
     assert.ok(Math.abs(new Date(first).getTime() - Date.now()) < 5 * SECOND, `first tick ${first} from PostgreSQL's clock, not the fast replica's`);
@@ -398,6 +398,8 @@ describe('schedules through the API: validation, ownership, pause/resume, two AP
     const created = async (base: string) => sample(await (await fetch(`${base}/metrics`)).text(), 'tasker_schedule_ticks_total', { result: 'created' }) ?? 0;
     assert.equal((await created(s.base)) + (await created(base2)), atPause.length);
 
+    const task = (await (await call(`/tasks/${atPause[0]!.id}`, keyA)).json()) as { schedule_id: string; priority: number };
+    assert.deepEqual([task.schedule_id, task.priority], [id, 7], 'a scheduled task names its schedule and carries its priority');
     const view = (await (await call(`/schedules/${id}`, keyA)).json()) as { last_task_id: string; last_tick_at: string; next_runs: string[] };
     assert.equal(view.last_task_id, atPause.at(-1)!.id);
     assert.equal(new Date(view.last_tick_at).getTime(), ticks.at(-1));

@@ -17,6 +17,7 @@ export interface NewSchedule {
   type: string;
   payload: unknown;
   maxAttempts: number | null;
+  priority: number;
   timeoutMs: number | null;
   overlap: OverlapPolicy;
   missed: MissedPolicy;
@@ -45,10 +46,10 @@ export function createScheduleRepository(db: Db): ScheduleRepository {
       return db.transaction(async (trx) => {
         const now = (await trx.raw<{ rows: { now: Date }[] }>(`SELECT now()`)).rows[0]!.now;
         const r = await trx.raw<{ rows: ScheduleRow[] }>(
-          `INSERT INTO schedules (id, client_id, name, cron, timezone, type, payload, max_attempts, timeout_ms, overlap, missed, next_run_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)
+          `INSERT INTO schedules (id, client_id, name, cron, timezone, type, payload, max_attempts, timeout_ms, priority, overlap, missed, next_run_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
            RETURNING *`,
-          [s.id, s.clientId, s.name, s.cron, s.timezone, s.type, JSON.stringify(s.payload), s.maxAttempts, s.timeoutMs, s.overlap, s.missed, firstTick(now)],
+          [s.id, s.clientId, s.name, s.cron, s.timezone, s.type, JSON.stringify(s.payload), s.maxAttempts, s.timeoutMs, s.priority, s.overlap, s.missed, firstTick(now)],
         );
         return toSchedule(r.rows[0]!);
       });

@@ -82,6 +82,7 @@ export function createScheduleService(repo: ScheduleRepository, o: ScheduleServi
           payload: v.payload,
           maxAttempts: v.max_attempts ?? null,
           timeoutMs: v.timeout_ms ?? null,
+          priority: v.priority ?? 0,
           overlap: v.overlap,
           missed: v.missed,
         },

@@ -29,5 +29,6 @@ export function toTask(r: TaskRow): Task {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     traceContext: r.trace_context ?? null,
+    scheduleId: r.schedule_id ?? null,
   };
 }

@@ -36,6 +36,8 @@ export interface Schedule {
   /** null: the task type's default, resolved when each task is created. */
   maxAttempts: number | null;
   timeoutMs: number | null;
+  /** Priority of every task it creates (claim-next.ts). */
+  priority: number;
   overlap: OverlapPolicy;
   missed: MissedPolicy;
   paused: boolean;
@@ -60,6 +62,7 @@ export interface ScheduleRow {
   payload: unknown;
   max_attempts: number | null;
   timeout_ms: number | null;
+  priority: number;
   overlap: OverlapPolicy;
   missed: MissedPolicy;
   paused: boolean;
@@ -84,6 +87,7 @@ export function toSchedule(r: ScheduleRow): Schedule {
     payload: r.payload,
     maxAttempts: r.max_attempts,
     timeoutMs: r.timeout_ms,
+    priority: r.priority,
     overlap: r.overlap,
     missed: r.missed,
     paused: r.paused,

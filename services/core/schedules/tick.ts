@@ -122,6 +122,7 @@ export async function tickOneDue(db: Db, s: TickSettings, now: Date | null, excl
             payload: schedule.payload,
             maxAttempts: schedule.maxAttempts ?? def.maxAttempts,
             timeoutMs: schedule.timeoutMs ?? def.timeoutMs,
+            priority: schedule.priority,
             traceContext: captureContext(context),
             clientId: schedule.clientId,
             scheduleId: schedule.id,

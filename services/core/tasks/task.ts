@@ -49,6 +49,8 @@ export interface Task {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** The schedule that created it (one task per schedule and tick), or null. */
+  scheduleId: string | null;
   /** W3C trace context (traceparent/tracestate) the task was created under. */
   traceContext: Record<string, string> | null;
 }

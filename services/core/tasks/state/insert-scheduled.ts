@@ -16,11 +16,11 @@ export interface NewScheduledTask extends Omit<NewTask, 'callbackUrl'> {
 /** True when this call created the task; false when the tick already has one. */
 export async function insertScheduledTask(db: Db, t: NewScheduledTask): Promise<boolean> {
   const r = await db.raw<{ rows: { id: string }[] }>(
-    `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id, schedule_id, schedule_tick)
-     VALUES (?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?)
+    `INSERT INTO tasks (id, type, payload, max_attempts, timeout_ms, trace_context, client_id, priority, schedule_id, schedule_tick)
+     VALUES (?, ?, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)
      ON CONFLICT (schedule_id, schedule_tick) WHERE schedule_id IS NOT NULL DO NOTHING
      RETURNING id`,
-    [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs, JSON.stringify(t.traceContext), t.clientId, t.scheduleId, t.tick],
+    [t.id, t.type, JSON.stringify(t.payload), t.maxAttempts, t.timeoutMs, JSON.stringify(t.traceContext), t.clientId, t.priority ?? 0, t.scheduleId, t.tick],
   );
   return r.rows.length === 1;
 }
