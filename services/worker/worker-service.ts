@@ -58,7 +58,7 @@ export async function createWorkerService(config: Config, logger: Logger): Promi
   const claimer = createClaimer({
     claimNext: (type, named, token) =>
       claimNext(db, { type, count: named.length, named, token, leaseMs: config.LEASE_MS, workerId, fairness }),
-    dueClaimable: (type) => dueClaimable(db, type, fairness),
+    dueClaimable: (type, own) => dueClaimable(db, type, fairness, own),
     parkHeld: (type) => parkHeldRows(db, type, 1, fairness),
     logger,
   });

@@ -36,7 +36,7 @@ export interface Claimer {
 export interface ClaimStatements {
   /** Claims up to `named.length` tasks of the type under one fresh token. */
   claimNext: (type: string, named: string[], token: string) => Promise<Task[]>;
-  dueClaimable: (type: string) => Promise<{ claimable: boolean; heldByLimit: boolean }>;
+  dueClaimable: (type: string, own: string) => Promise<{ claimable: boolean; heldByLimit: boolean }>;
   /** Parks one due row held back by its client's limit; returns how many were parked (0 or 1). */
   parkHeld: (type: string) => Promise<number>;
 }
@@ -72,7 +72,7 @@ export function createClaimer(o: ClaimerOptions): Claimer {
   async function claimOnce(msg: TaskMessage): Promise<Claimed | null | 'again'> {
     const claimed = await batcherFor(msg.type).submit(msg.task_id);
     if (claimed) return claimed;
-    const due = await o.dueClaimable(msg.type);
+    const due = await o.dueClaimable(msg.type, msg.task_id);
     if (due.claimable) return 'again';
     if (!due.heldByLimit) return null; // nothing due is left for this message: it was a spare
     // Parked: the message is spent on a row the sweeper now owns. Parked nothing: the client got

@@ -16,13 +16,14 @@
  * 3. A client at its concurrency limit (all types; CLIENT_MAX_RUNNING) offers nothing.
  *
  * Token accounting (why no task is stranded): every due, pending row whose `published_at` is set
- * has a message outstanding; rows with `published_at IS NULL` (new and not yet confirmed, a retry
- * not yet swept, a row parked by a limit) are the sweeper's to publish. A claim consumes one
- * message per row. When it takes a row that never got its message, one message was spent on a row
- * the sweeper would have published, so the same statement gives one published row back to the
- * sweeper (`published_at = NULL`) — the count of messages never falls below the rows that rely on
- * them. See claimer.ts for messages that find nothing (they retry while due rows exist, and park
- * rows of clients at their limit).
+ * has a message out; rows with `published_at IS NULL` (new and not yet confirmed, a retry not yet
+ * swept, a row parked by a limit, a delayed row just due) get theirs from the API or the sweeper.
+ * So a message claims a published row, or the row it names itself — never another row whose
+ * message is not out: spending it there would leave its own row published with no message once
+ * the other's publish is recorded (seen under load before this rule: a retry stranded until the
+ * stale-message sweep). Every claim then consumes exactly one message and one row that relied on
+ * it. See claimer.ts for messages that find nothing (dropped when no row they may claim is left,
+ * retried while such rows are locked by another claim, and parking rows of clients at their limit).
  */
 import type { Db } from '../../db/database';
 import { toTask, type TaskRow } from '../../db/task-row';
@@ -46,7 +47,7 @@ export interface ClaimNextOptions {
   type: string;
   /** Tokens held: at most this many tasks are claimed. */
   count: number;
-  /** Task ids the tokens name: the rows given back to the sweeper are taken from these first. */
+  /** Task ids the messages name: a row whose message is not out yet is claimable only by its own. */
   named: string[];
   token: string;
   leaseMs: number;
@@ -106,15 +107,16 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
          LEFT JOIN unnest(?::text[], ?::float8[]) AS w(client_id, weight) ON w.client_id = c.client_id
          LEFT JOIN limits l ON l.client_id = c.client_id
      ), offered AS (
-       SELECT x.id, x.priority, x.run_after, x.published_at,
+       SELECT x.id, x.priority, x.run_after,
               (o.running + row_number() OVER (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after)) / o.weight AS share
          FROM offers o
          CROSS JOIN LATERAL (
            SELECT q.* FROM generate_series(${PRIORITY_MAX}, ${PRIORITY_MIN}, -1) AS lv(priority)
            CROSS JOIN LATERAL (
-             SELECT t.id, t.priority, t.run_after, t.published_at FROM tasks t
+             SELECT t.id, t.priority, t.run_after FROM tasks t
               WHERE t.type = ? AND t.client_id = o.client_id AND t.status = 'pending'
                 AND t.priority = lv.priority AND t.run_after <= now()
+                AND (t.published_at IS NOT NULL OR t.id = ANY(?::uuid[]))
               ORDER BY t.run_after LIMIT o.room
               FOR UPDATE SKIP LOCKED
            ) q
@@ -122,32 +124,16 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
          ) x
         WHERE o.room > 0
      ), chosen AS (
-       SELECT id, published_at FROM offered ORDER BY share, priority DESC, run_after LIMIT ?
-     ), claimed AS (
-       UPDATE tasks t
-          SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
-              lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
-              -- statement_timestamp(): after the limit lock was taken, so a start never precedes
-              -- the finish of the task whose slot it took
-              started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
-         FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
-       -- owes a message: a row that never got one (parked, a retry not yet swept, a new row whose
-       -- publish failed), unless one of this batch's own messages names it (then that message was
-       -- its own: the common case of a message that outruns the record of its publish confirm)
-       RETURNING t.*, chosen.published_at IS NULL AND t.id <> ALL(?::uuid[]) AS unpublished
-     ), given_back AS (
-       -- One published row back to the sweeper per claimed row that never got its message; the
-       -- rows the tokens name first, then any due published row of the type.
-       UPDATE tasks t SET published_at = NULL
-        WHERE t.id IN (
-          SELECT id FROM tasks
-           WHERE type = ? AND status = 'pending' AND published_at IS NOT NULL AND run_after <= now()
-             AND id NOT IN (SELECT id FROM claimed)
-           ORDER BY id = ANY(?::uuid[]) DESC, id
-           LIMIT (SELECT count(*) FROM claimed WHERE unpublished)
-           FOR UPDATE SKIP LOCKED)
+       SELECT id FROM offered ORDER BY share, priority DESC, run_after LIMIT ?
      )
-     SELECT * FROM claimed`,
+     UPDATE tasks t
+        SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
+            lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
+            -- statement_timestamp(): after the limit lock was taken, so a start never precedes
+            -- the finish of the task whose slot it took
+            started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
+       FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
+     RETURNING t.*`,
     [
       limited.map(([c]) => c),
       limited.map(([, n]) => n),
@@ -160,33 +146,32 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
       weighted.map(([c]) => c),
       weighted.map(([, w]) => w),
       o.type,
+      o.named,
       o.count,
       o.token,
       o.leaseMs,
       o.workerId,
-      o.named,
-      o.type,
-      o.named,
     ],
   );
   return r.rows.map(toTask);
 }
 
 /**
- * Whether a due pending task of the type exists that a client with room could run, and whether
+ * Whether a due pending task of the type exists that this message may claim (published, or its
+ * own) for a client with room, and whether
  * published due tasks of clients at their limit exist (those a message could park); no locks taken.
  */
-export async function dueClaimable(db: Db, type: string, fairness: Fairness): Promise<{ claimable: boolean; heldByLimit: boolean }> {
+export async function dueClaimable(db: Db, type: string, fairness: Fairness, own?: string): Promise<{ claimable: boolean; heldByLimit: boolean }> {
   const limited = [...fairness.maxRunning];
   const r = await db.raw<{ rows: { claimable: boolean; held: boolean }[] }>(
     `WITH ${LIMITS_CTE},
      due AS (
-       SELECT t.client_id, t.published_at IS NOT NULL AS published FROM tasks t
+       SELECT t.client_id, t.published_at IS NOT NULL AS published, t.id = ?::uuid AS own FROM tasks t
         WHERE t.type = ? AND t.status = 'pending' AND t.run_after <= now()
      )
-     SELECT EXISTS (SELECT 1 FROM due WHERE client_id NOT IN (SELECT client_id FROM limits WHERE room <= 0)) AS claimable,
+     SELECT EXISTS (SELECT 1 FROM due WHERE (published OR own) AND client_id NOT IN (SELECT client_id FROM limits WHERE room <= 0)) AS claimable,
             EXISTS (SELECT 1 FROM due WHERE published AND client_id IN (SELECT client_id FROM limits WHERE room <= 0)) AS held`,
-    [limited.map(([c]) => c), limited.map(([, n]) => n), type],
+    [limited.map(([c]) => c), limited.map(([, n]) => n), own ?? null, type],
   );
   const row = r.rows[0]!;
   return { claimable: row.claimable, heldByLimit: row.held };
