@@ -28,7 +28,7 @@ export const TRANSITIONS: readonly Transition[] = [
   { verb: 'insert', from: 'none', to: ['pending'], by: 'api', fence: 'primary key; the Idempotency-Key row and the pending cap (per-client advisory lock) in the same transaction; run_after = the due time of a delayed task; a scheduled task: unique (schedule_id, schedule_tick), a second insert of a tick does nothing' },
   { verb: 'mark-published', from: ['pending'], to: ['pending'], by: 'api', fence: 'never claimed (started_at IS NULL), not yet marked; SKIP LOCKED' },
   { verb: 'sweep-due', from: ['pending'], to: ['pending'], by: 'sweeper', fence: 'due, unconfirmed or stale; SKIP LOCKED' },
-  { verb: 'claim', from: ['pending'], to: ['processing'], by: 'worker', fence: 'due (run_after <= now()); the best due rows of the type (fair share, priority, age) under SKIP LOCKED; a client at CLIENT_MAX_RUNNING offers none; new lease token' },
+  { verb: 'claim', from: ['pending'], to: ['processing'], by: 'worker', fence: 'due (run_after <= now()); published or named by the message; the best due rows of the type (fair share, priority, age) under SKIP LOCKED; a client at CLIENT_MAX_RUNNING offers none; new lease token' },
   { verb: 'park', from: ['pending'], to: ['pending'], by: 'worker', fence: 'due, published, its client at CLIENT_MAX_RUNNING; SKIP LOCKED; back to the sweeper (published_at = NULL)' },
   { verb: 'heartbeat', from: ['processing'], to: ['processing'], by: 'worker', fence: 'lease token' },
   { verb: 'complete', from: ['processing'], to: ['done'], by: 'worker', fence: 'lease token; effects commit in the same transaction' },
