@@ -1,6 +1,6 @@
 /**
- * The README's curl examples of waits, batches, webhooks and the contract (the block after the
- * `readme-examples` marker) run against a real API and worker, each answer a 2xx whose body
+ * The README's curl examples of waits, batches, webhooks, the contract and delayed tasks (the blocks after
+ * each `readme-examples` marker) run against a real API and worker, each answer a 2xx whose body
  * validates against the schema /openapi.json documents for that operation and status.
  */
 import assert from 'node:assert/strict';
@@ -15,13 +15,16 @@ import { startStack, type Stack } from '../support/stack';
 
 const README = fs.readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
 
-/** The curl commands of the fenced block after the marker (continuation lines joined, comments dropped). */
+/** The curl commands of the fenced block after each marker (continuation lines joined, comments dropped). */
 function exampleCommands(): string[] {
-  const start = README.indexOf('<!-- readme-examples:');
-  assert.ok(start >= 0, 'README has the readme-examples marker');
-  const open = README.indexOf('```bash\n', start);
-  const block = README.slice(open + 8, README.indexOf('\n```', open));
-  return block
+  const blocks: string[] = [];
+  for (let start = README.indexOf('<!-- readme-examples:'); start >= 0; start = README.indexOf('<!-- readme-examples:', start + 1)) {
+    const open = README.indexOf('```bash\n', start);
+    blocks.push(README.slice(open + 8, README.indexOf('\n```', open)));
+  }
+  assert.ok(blocks.length >= 2, 'README has the readme-examples markers');
+  return blocks
+    .join('\n')
     .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((l) => l.trim())

@@ -61,15 +61,21 @@ const LIMITS_CTE = `limits AS (
        FROM unnest(?::text[], ?::int[]) AS l(client_id, max_running)
    )`;
 
-/** Clients with pending rows of the type `?`: a loose index scan (one probe per distinct client). */
+/**
+ * Clients with pending rows of the type `?` (given twice): a loose index scan of tasks_claim_idx,
+ * one probe per distinct client. Row comparisons and the index's own order (not `type = ?`) keep
+ * the planner on that index whatever its statistics say: no other index can serve them.
+ */
 const CLIENTS_CTE = `clients AS (
-     SELECT client_id FROM client_walk WHERE client_id IS NOT NULL
-   ), client_walk(client_id) AS (
-     (SELECT client_id FROM tasks WHERE type = ? AND status = 'pending' ORDER BY client_id LIMIT 1)
+     SELECT client_id FROM client_walk WHERE type = ?
+   ), client_walk(type, client_id) AS (
+     (SELECT type, client_id FROM tasks WHERE status = 'pending' AND (type, client_id) >= (?::text, ''::text)
+       ORDER BY type, client_id LIMIT 1)
      UNION ALL
-     SELECT (SELECT t.client_id FROM tasks t WHERE t.type = ? AND t.status = 'pending' AND t.client_id > w.client_id
-              ORDER BY t.client_id LIMIT 1)
-       FROM client_walk w WHERE w.client_id IS NOT NULL
+     SELECT n.type, n.client_id FROM client_walk w CROSS JOIN LATERAL (
+       SELECT t.type, t.client_id FROM tasks t WHERE t.status = 'pending' AND (t.type, t.client_id) > (w.type, w.client_id)
+        ORDER BY t.type, t.client_id LIMIT 1
+     ) n
    )`;
 
 /** First key of the two-int advisory lock that serialises claims of limited clients ('tlim'). */
@@ -113,11 +119,16 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
          CROSS JOIN LATERAL (
            SELECT q.* FROM generate_series(${PRIORITY_MAX}, ${PRIORITY_MIN}, -1) AS lv(priority)
            CROSS JOIN LATERAL (
+             -- One (type, client, priority) range of tasks_claim_idx up to now(), in index order: row
+             -- comparisons are quals no other index can use, so a plan built on stale statistics
+             -- cannot wander to (client_id) or (type, run_after) and filter a backlog per level
+             -- (seen in the benchmark: 110 ms per level with 90,000 rows coming due, not analyzed).
              SELECT t.id, t.priority, t.run_after FROM tasks t
-              WHERE t.type = ? AND t.client_id = o.client_id AND t.status = 'pending'
-                AND t.priority = lv.priority AND t.run_after <= now()
+              WHERE t.status = 'pending'
+                AND (t.type, t.client_id, t.priority, t.run_after) >= (?::text, o.client_id, lv.priority::smallint, '-infinity'::timestamptz)
+                AND (t.type, t.client_id, t.priority, t.run_after) <= (?::text, o.client_id, lv.priority::smallint, now())
                 AND (t.published_at IS NOT NULL OR t.id = ANY(?::uuid[]))
-              ORDER BY t.run_after LIMIT o.room
+              ORDER BY t.type, t.client_id, t.priority, t.run_after LIMIT o.room
               FOR UPDATE SKIP LOCKED
            ) q
            LIMIT o.room
@@ -145,6 +156,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
       o.count,
       weighted.map(([c]) => c),
       weighted.map(([, w]) => w),
+      o.type,
       o.type,
       o.named,
       o.count,
