@@ -7,10 +7,10 @@ import type { ShareBucket } from './weighted-share';
 
 const W = 760;
 const H = 320;
-const PAD = { l: 56, r: 170, t: 28, b: 44 };
+const PAD = { l: 56, r: 170, t: 44, b: 44 };
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
 
-export function fairnessSvg(buckets: readonly ShareBucket[], weights: Readonly<Record<string, number>>, title: string): string {
+export function fairnessSvg(buckets: readonly ShareBucket[], weights: Readonly<Record<string, number>>, title: string, subtitle: string): string {
   const clients = Object.keys(weights);
   const sum = clients.reduce((x, c) => x + weights[c]!, 0);
   const tMax = Math.max(1, buckets.length);
@@ -40,7 +40,8 @@ export function fairnessSvg(buckets: readonly ShareBucket[], weights: Readonly<R
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${PAD.l}" y="16" font-size="12">${escapeXml(title)}</text>`,
+    `<text x="${PAD.l}" y="16" font-size="13">${escapeXml(title)}</text>`,
+    `<text x="${PAD.l}" y="32" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`,
     ...yTicks,
     `<line x1="${PAD.l}" y1="${H - PAD.b}" x2="${W - PAD.r}" y2="${H - PAD.b}" stroke="#333"/>`,
     `<line x1="${PAD.l}" y1="${PAD.t}" x2="${PAD.l}" y2="${H - PAD.b}" stroke="#333"/>`,

@@ -28,6 +28,17 @@ export interface LatenessSample {
   publishedBeforeDue: number;
 }
 
+/** A stored task that had not started when the wait ended (the first 20 by due time). */
+export interface StuckRow {
+  status: string;
+  published: boolean;
+  attempts: number;
+  run_after: Date;
+  updated_at: Date;
+  published_at: Date | null;
+  locked_by: string | null;
+}
+
 export interface LatenessRun {
   workers: number;
   stored: number;
@@ -40,7 +51,7 @@ export interface LatenessRun {
   probe: Spread & { notStarted: number; early: number };
   /** During the probe window. */
   probeWindow: { maxReady: number; maxScalingSignal: number; maxDueWaiting: number; minStoredNotDue: number; maxPublishedBeforeDue: number };
-  burst: Spread & { notStarted: number; early: number; startsPerSec: number; capSeconds: number; maxReady: number; maxScalingSignal: number };
+  burst: Spread & { notStarted: number; early: number; startsPerSec: number; capSeconds: number; maxReady: number; maxScalingSignal: number; stuck: StuckRow[] };
   samples: LatenessSample[];
 }
 
@@ -121,6 +132,12 @@ export async function latenessRun(env: BenchEnv, clientEnv: Record<string, strin
     while (Date.now() < cap && (await count(env, `status = 'pending'`)) > 0) await sleep(500);
     const until = Date.now();
     const burst = await lateness(stored.ids, until);
+    // What holds a task that did not start: was its message spent (published) or never sent?
+    const stuck = await env.db.query<StuckRow>(
+      `SELECT status, published_at IS NOT NULL AS published, attempts, run_after, updated_at, published_at, locked_by
+         FROM tasks WHERE id = ANY($1::uuid[]) AND started_at IS NULL ORDER BY run_after LIMIT 20`,
+      [stored.ids],
+    );
     const firstDue = await env.db.query<{ s: number | null }>(
       `SELECT ${msBetween('max(started_at)', 'min(run_after)')} / 1000 AS s FROM tasks WHERE id = ANY($1::uuid[]) AND started_at IS NOT NULL`,
       [stored.ids],
@@ -151,6 +168,7 @@ export async function latenessRun(env: BenchEnv, clientEnv: Record<string, strin
         capSeconds: (cap - due0) / 1000,
         maxReady: Math.max(0, ...inBurst.map((s) => s.ready)),
         maxScalingSignal: Math.max(0, ...inBurst.map((s) => s.scalingSignal)),
+        stuck: stuck.rows,
       },
       samples,
     };

@@ -89,10 +89,10 @@ export interface Interval {
 
 /** Most intervals open at one instant (a finish at the same instant as a start closes first). */
 export function maxOverlap(intervals: readonly Interval[]): number {
-  const events = intervals.flatMap((i) => [
+  const events = intervals.flatMap((i): [number, number][] => [
     [i.started, 1],
     [i.finished, -1],
-  ]) as [number, number][];
+  ]);
   events.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let open = 0;
   let max = 0;

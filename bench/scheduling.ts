@@ -83,8 +83,11 @@ export async function scheduling(say: (s: string) => void): Promise<number> {
     const dir = path.join(__dirname, '..', '..', 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
     if (share) {
-      const title = `Share of starts per second, weights a=3 b=2 c=1, ${share.workers}×${share.slots} slots, ${share.taskMs} ms tasks (${startedAt.slice(0, 16)}Z, load average ${f(Object.entries(loads).find(([k]) => k.startsWith('weighted share'))?.[1] ?? NaN, 1)})`;
-      const svg = fairnessSvg(share.buckets, share.weights, title);
+      const title = `Each client's share of the starts, per second (CLIENT_WEIGHTS a=3,b=2,c=1)`;
+      const shareLoad = Object.entries(loads).find(([k]) => k.startsWith('weighted share'))?.[1] ?? NaN;
+      const subtitle = `${share.workers} workers × ${share.slots} slots, ${share.taskMs} ms tasks, every backlog non-empty; ${startedAt.slice(0, 16)}Z, 2 shared cores, load average ${f(shareLoad, 1)}`;
+      // The last second is cut short by the end of the run: not drawn.
+      const svg = fairnessSvg(share.buckets.slice(0, -1), share.weights, title, subtitle);
       const svgFile = BENCH.scale === 1 ? path.join(__dirname, '..', '..', 'docs', 'scheduling-fairness.svg') : path.join(dir, `scheduling-fairness-${stamp}.svg`);
       fs.writeFileSync(svgFile, svg);
       say(`SVG: ${svgFile}`);
@@ -116,6 +119,10 @@ function report(say: (s: string) => void, l: LatenessRun): void {
   say(line(`the ${f(l.stored)} coming due over ${f(BENCH.schedSpreadSeconds)} s: p50/p99/max`, `${f(b.p50)} / ${f(b.p99)} / ${f(b.max)} ms`, `p99 ≤ ${f(GOAL_MS)} ms`, b.p99 <= GOAL_MS && b.notStarted === 0));
   say(line(`  starts/s; not started ${f(b.capSeconds)} s after the first was due`, `${f(b.startsPerSec)}/s; ${f(b.notStarted)}`, 'reported', null));
   say(line('  max ready msgs / scaling signal while they came due', `${f(b.maxReady)} / ${f(b.maxScalingSignal)}`, 'reported', null));
+  if (b.notStarted > 0) {
+    const published = b.stuck.filter((x) => x.published).length;
+    say(`  of the first ${b.stuck.length} not started: ${published} published (message spent or still queued), ${b.stuck.length - published} never published; statuses ${[...new Set(b.stuck.map((x) => x.status))].join(', ')}`);
+  }
 }
 
 function reportJump(say: (s: string) => void, j: JumpRun): void {
