@@ -51,5 +51,24 @@ export const BENCH = {
    * reference points, for profiling one path; unset runs everything. Published figures run all.
    */
   only: (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+  /**
+   * `--scheduling` (issue 17). Lateness: delayed tasks stored, due spread over `schedSpreadSeconds`
+   * starting `schedLeadSeconds` after the storing starts; probe tasks due in between, while they are stored.
+   */
+  schedDelayedTasks: s(100_000, 2_000),
+  schedLeadSeconds: s(60, 12),
+  schedSpreadSeconds: s(30, 5),
+  schedProbeTasks: s(3_000, 300),
+  schedProbeWindowSeconds: s(20, 4),
+  /** Workers running while delayed tasks come due. */
+  schedLatenessWorkers: 2,
+  /** Priority jump: low-priority backlog, then high-priority tasks one at a time. */
+  schedPriorityBacklog: s(10_000, 1_000),
+  /** Starving client: the other client's backlog. */
+  schedStarvingBacklog: s(50_000, 2_000),
+  /** Samples of the priority jump and of the starving client (one task each, spaced apart). */
+  schedJumpSamples: 5,
+  /** Weighted share: how long three clients with backlogs compete. */
+  schedShareSeconds: s(30, 6),
   taskBody: JSON.stringify({ type: 'simulate', payload: { durationMs: 0 } }),
 } as const;

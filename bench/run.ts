@@ -20,12 +20,14 @@ import { amqpPublish, bareKoa, pgInsert } from './reference';
 import { reliability, type ReliabilityRun } from './reliability';
 import { renderTable, writeJson } from './report';
 import type { Results } from './results';
+import { scheduling } from './scheduling';
 import { checkTargets } from './targets';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 async function main(): Promise<number> {
   if (process.argv.includes('--features')) return features(say); // issue 16's figures only
+  if (process.argv.includes('--scheduling')) return scheduling(say); // issue 17's figures only
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = os.loadavg();
