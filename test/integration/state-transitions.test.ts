@@ -159,6 +159,17 @@ describe('claim-next (issue 17: the best due tasks of a type for k wake-up messa
     assert.notEqual((await row(other)).publishedAt, null, "other keeps its message: nothing was owed");
   });
 
+  it("a message spent on an older row marks its own unconfirmed row published, so the older row's message claims it", async () => {
+    const older = await published();
+    const fresh = await pending(); // its message is being delivered before its confirm is recorded
+    assert.equal((await next(1, NO_FAIRNESS_SETTINGS, [fresh]))[0]?.id, older, 'the older row goes first');
+    // Without the mark, fresh would be claimable by its own message only, which was just spent: the
+    // older row's message (now spare) would find nothing, and once fresh's confirm was recorded it
+    // would sit published with no message (seen: chaos scenario 1 waited for the stale sweep).
+    assert.notEqual((await row(fresh)).publishedAt, null);
+    assert.equal((await next(1, NO_FAIRNESS_SETTINGS, [older]))[0]?.id, fresh);
+  });
+
   it('two concurrent claims never take the same row', async () => {
     for (let i = 0; i < 50; i++) await published({ clientId: i % 2 ? 'a' : 'b', priority: i % 5 });
     const [x, y] = await Promise.all([next(30), next(30)]);

@@ -22,7 +22,8 @@
  * message is not out: spending it there would leave its own row published with no message once
  * the other's publish is recorded (seen under load before this rule: a retry stranded until the
  * stale-message sweep). Every claim then consumes exactly one message and one row that relied on
- * it. See claimer.ts for messages that find nothing (dropped when no row they may claim is left,
+ * it. A message delivered before its new row's confirm was recorded, and spent on a better row,
+ * marks its own row published in the same statement (the better row's message now covers it). See claimer.ts for messages that find nothing (dropped when no row they may claim is left,
  * retried while such rows are locked by another claim, and parking rows of clients at their limit).
  */
 import type { Db } from '../../db/database';
@@ -136,15 +137,25 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
         WHERE o.room > 0
      ), chosen AS (
        SELECT id FROM offered ORDER BY share, priority DESC, run_after LIMIT ?
+     ), claimed AS (
+       UPDATE tasks t
+          SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
+              lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
+              -- statement_timestamp(): after the limit lock was taken, so a start never precedes
+              -- the finish of the task whose slot it took
+              started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
+         FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
+       RETURNING t.*
+     ), marked AS (
+       -- A named row that was never started and whose confirm is not recorded yet, passed over for
+       -- a better row: its message is out (it was just delivered), so record that, making it
+       -- claimable by the message the better row no longer needs. Otherwise that message would
+       -- find nothing and go, and the row would sit published with none once its confirm landed.
+       UPDATE tasks t SET published_at = now()
+        WHERE t.id = ANY(?::uuid[]) AND t.id NOT IN (SELECT id FROM claimed)
+          AND t.status = 'pending' AND t.started_at IS NULL AND t.published_at IS NULL AND t.run_after <= now()
      )
-     UPDATE tasks t
-        SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
-            lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
-            -- statement_timestamp(): after the limit lock was taken, so a start never precedes
-            -- the finish of the task whose slot it took
-            started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
-       FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
-     RETURNING t.*`,
+     SELECT * FROM claimed`,
     [
       limited.map(([c]) => c),
       limited.map(([, n]) => n),
@@ -163,6 +174,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
       o.token,
       o.leaseMs,
       o.workerId,
+      o.named,
     ],
   );
   return r.rows.map(toTask);
