@@ -38,6 +38,8 @@ export async function scheduling(say: (s: string) => void): Promise<number> {
   const errors: string[] = [];
   const loads: Record<string, number> = {};
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T | null> => {
+    // BENCH_ONLY=weighted,priority (first words of the step names) runs only those phases.
+    if (BENCH.only.length > 0 && !BENCH.only.includes(name.split(/[ :]/)[0]!)) return null;
     loads[name] = os.loadavg()[0]!;
     say(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${name} (load average ${f(loads[name], 2)})`);
     setScenario(name);

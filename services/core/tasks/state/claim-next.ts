@@ -63,9 +63,9 @@ const LIMITS_CTE = `limits AS (
    )`;
 
 /**
- * Clients with pending rows of the type `?` (given twice): a loose index scan of tasks_claim_idx,
- * one probe per distinct client. Row comparisons and the index's own order (not `type = ?`) keep
- * the planner on that index whatever its statistics say: no other index can serve them.
+ * Clients with pending rows of the type `?` (given three times): a loose index scan of
+ * tasks_claim_idx, one LIMIT 1 probe per distinct client in the index's own order (a row
+ * comparison as the start, which no other index can serve; LIMIT 1 ends each probe at once).
  */
 const CLIENTS_CTE = `clients AS (
      SELECT client_id FROM client_walk WHERE type = ?
@@ -77,6 +77,7 @@ const CLIENTS_CTE = `clients AS (
        SELECT t.type, t.client_id FROM tasks t WHERE t.status = 'pending' AND (t.type, t.client_id) > (w.type, w.client_id)
         ORDER BY t.type, t.client_id LIMIT 1
      ) n
+     WHERE w.type = ?
    )`;
 
 /** First key of the two-int advisory lock that serialises claims of limited clients ('tlim'). */
@@ -114,29 +115,30 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
          LEFT JOIN unnest(?::text[], ?::float8[]) AS w(client_id, weight) ON w.client_id = c.client_id
          LEFT JOIN limits l ON l.client_id = c.client_id
      ), offered AS (
-       SELECT x.id, x.priority, x.run_after,
+       SELECT x.id, x.priority, x.run_after, o.room,
+              row_number() OVER (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after) AS rn,
               (o.running + row_number() OVER (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after)) / o.weight AS share
          FROM offers o
          CROSS JOIN LATERAL (
            SELECT q.* FROM generate_series(${PRIORITY_MAX}, ${PRIORITY_MIN}, -1) AS lv(priority)
            CROSS JOIN LATERAL (
-             -- One (type, client, priority) range of tasks_claim_idx up to now(), in index order: row
-             -- comparisons are quals no other index can use, so a plan built on stale statistics
-             -- cannot wander to (client_id) or (type, run_after) and filter a backlog per level
-             -- (seen in the benchmark: 110 ms per level with 90,000 rows coming due, not analyzed).
+             -- One (type, client, priority) range of tasks_claim_idx up to now(), in the index's own
+             -- order with a LIMIT known when planning: an ordered scan that stops after k rows is
+             -- then far cheaper than any other index plus a sort, whatever the statistics say (a
+             -- LIMIT of o.room, unknown when planning, let the planner choose (client_id) or
+             -- (type, run_after) and filter a 90,000-row backlog per level: 110 ms each, seen).
              SELECT t.id, t.priority, t.run_after FROM tasks t
-              WHERE t.status = 'pending'
-                AND (t.type, t.client_id, t.priority, t.run_after) >= (?::text, o.client_id, lv.priority::smallint, '-infinity'::timestamptz)
-                AND (t.type, t.client_id, t.priority, t.run_after) <= (?::text, o.client_id, lv.priority::smallint, now())
+              WHERE t.type = ? AND t.client_id = o.client_id AND t.priority = lv.priority AND t.status = 'pending'
+                AND t.run_after <= now()
                 AND (t.published_at IS NOT NULL OR t.id = ANY(?::uuid[]))
-              ORDER BY t.type, t.client_id, t.priority, t.run_after LIMIT o.room
+              ORDER BY t.type, t.client_id, t.priority, t.run_after LIMIT ?::int
               FOR UPDATE SKIP LOCKED
            ) q
-           LIMIT o.room
+           LIMIT ?::int
          ) x
         WHERE o.room > 0
      ), chosen AS (
-       SELECT id FROM offered ORDER BY share, priority DESC, run_after LIMIT ?
+       SELECT id FROM offered WHERE rn <= room ORDER BY share, priority DESC, run_after LIMIT ?
      ), claimed AS (
        UPDATE tasks t
           SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
@@ -161,6 +163,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
       limited.map(([, n]) => n),
       o.type,
       o.type,
+      o.type,
       o.fairness.defaultWeight,
       o.type,
       o.count,
@@ -168,8 +171,9 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
       weighted.map(([c]) => c),
       weighted.map(([, w]) => w),
       o.type,
-      o.type,
       o.named,
+      o.count,
+      o.count,
       o.count,
       o.token,
       o.leaseMs,
