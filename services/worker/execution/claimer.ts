@@ -45,8 +45,12 @@ export interface ClaimerOptions extends ClaimStatements {
   logger: Logger;
 }
 
-/** Pause before a message tries again while due rows exist but were locked by another claim. */
-const RECHECK_MS = 25;
+/**
+ * Pause before a message tries again while rows it may claim exist but were locked — mostly by the
+ * API recording publish confirms (a statement of a millisecond or two) just as the message arrived:
+ * 2, 6, 18, 54 … ms, at most a second, jittered.
+ */
+const recheckMs = (rechecks: number) => Math.min(1_000, 2 * 3 ** (rechecks - 1)) * (0.5 + Math.random());
 
 export function createClaimer(o: ClaimerOptions): Claimer {
   const batchers = new Map<string, Batcher<string, Claimed | null>>();
@@ -88,7 +92,7 @@ export function createClaimer(o: ClaimerOptions): Claimer {
           if (r !== 'again') return r;
           if (isStopping()) return 'stopped';
           rechecks++;
-          await sleep(Math.min(1_000, RECHECK_MS * rechecks) * (0.5 + Math.random()));
+          await sleep(recheckMs(rechecks));
         } catch (e) {
           if (!isTransientDatabaseError(e)) throw e;
           if (isStopping()) return 'stopped';
