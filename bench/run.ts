@@ -4,6 +4,7 @@
  * bench/results/<timestamp>.json. Creates its own database and AMQP prefix and removes them at the
  * end, also on failure or Ctrl-C.
  */
+import { guardedStep } from './guarded-step';
 import os from 'node:os';
 import { BENCH } from './config';
 import { drain, type DrainRun } from './drain';
@@ -59,14 +60,7 @@ async function main(): Promise<number> {
     const waited = await waitForQuiet(10_000);
     say(`[${((s - t0) / 1000).toFixed(0).padStart(3)} s] ${name}${waited > 1 ? ` (after ${waited.toFixed(1)} s waiting for a quiet machine)` : ''}`);
     setScenario(name.split(',')[0] ?? name);
-    try {
-      return await fn();
-    } catch (e) {
-      const msg = `${name}: ${e instanceof Error ? e.message : String(e)}`;
-      errors.push(msg.split('\n').slice(0, 8).join('\n  '));
-      process.stderr.write(`  failed: ${msg}\n`);
-      return null;
-    }
+    return guardedStep(name, fn, errors);
   };
 
   try {

@@ -6,6 +6,7 @@
  * bench/results/scheduling-<ts>.json and draws the share over time (docs/scheduling-fairness.svg at
  * BENCH_SCALE=1, next to the JSON otherwise). About four minutes; its own database and prefix.
  */
+import { guardedStep } from './guarded-step';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,14 +44,7 @@ export async function scheduling(say: (s: string) => void): Promise<number> {
     loads[name] = os.loadavg()[0]!;
     say(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${name} (load average ${f(loads[name], 2)})`);
     setScenario(name);
-    try {
-      return await fn();
-    } catch (e) {
-      const msg = `${name}: ${e instanceof Error ? e.message : String(e)}`;
-      errors.push(msg.split('\n').slice(0, 8).join('\n  '));
-      process.stderr.write(`  failed: ${msg}\n`);
-      return null;
-    }
+    return guardedStep(name, fn, errors);
   };
   try {
     say(`Tasker scheduling benchmark (issue 17, scale ${BENCH.scale}): setting up a fresh database and AMQP prefix`);

@@ -5,23 +5,14 @@
  * compares `next_run_at` with, never this process's.
  */
 import type { Db } from '../../core/db/database';
-import { toSchedule, type MissedPolicy, type OverlapPolicy, type Schedule, type ScheduleRow } from '../../core/schedules/schedule';
+import { toSchedule, type Schedule, type ScheduleRow } from '../../core/schedules/schedule';
 import { IN_SCOPE, scopeArgs, whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
 
-export interface NewSchedule {
-  id: string;
-  clientId: string;
-  name: string | null;
-  cron: string;
-  timezone: string;
-  type: string;
-  payload: unknown;
-  maxAttempts: number | null;
-  priority: number;
-  timeoutMs: number | null;
-  overlap: OverlapPolicy;
-  missed: MissedPolicy;
-}
+/** What a client asks for; the rest of a Schedule (state, timestamps) is the database's. */
+export type NewSchedule = Pick<
+  Schedule,
+  'id' | 'clientId' | 'name' | 'cron' | 'timezone' | 'type' | 'payload' | 'maxAttempts' | 'priority' | 'timeoutMs' | 'overlap' | 'missed'
+>;
 
 /** The first tick after `now` (PostgreSQL's), or null when the expression has none. */
 export type FirstTickAfter = (now: Date) => Date | null;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { cronProblem, timeZoneProblem } from '../../core/schedules/cron-times';
 import { MISSED_POLICIES, OVERLAP_POLICIES } from '../../core/schedules/schedule';
 import { PRIORITY_MAX, PRIORITY_MIN } from '../../core/tasks/state/claim-next';
-import { jsonValue } from './task-schemas';
+import { jsonValue, priorityField } from './task-schemas';
 
 export interface ScheduleSchemaLimits {
   timeoutCeilingMs: number;
@@ -47,11 +47,7 @@ export function scheduleSchemas(o: ScheduleSchemaLimits) {
       payload: jsonValue,
       max_attempts: z.number().int().min(1).max(SCHEDULE_MAX_ATTEMPTS).optional().meta({ description: "Default: the task type's." }),
       timeout_ms: z.number().int().min(1).max(o.timeoutCeilingMs).optional().meta({ description: "Per-task timeout; default: the task type's." }),
-      priority: z
-        .number()
-        .int()
-        .min(PRIORITY_MIN)
-        .max(PRIORITY_MAX)
+      priority: priorityField
         .optional()
         .meta({ description: `Priority of every task it creates (${PRIORITY_MIN}…${PRIORITY_MAX}, default 0; README "Who runs next").` }),
       overlap: z.enum(OVERLAP_POLICIES).default('allow').meta({ description: '`skip`: no task for a tick while the previous one is pending or processing.' }),

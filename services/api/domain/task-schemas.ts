@@ -25,6 +25,9 @@ export function issuesOf(e: z.ZodError): { path: string; message: string }[] {
 
 const taskType = z.string().min(1).max(100);
 
+/** A task's priority (claim-next.ts); tasks and schedules take the same range. */
+export const priorityField = z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX);
+
 /** Any JSON value; one object, so the OpenAPI document names it once (`JsonValue`). */
 export const jsonValue = z.json();
 
@@ -39,11 +42,7 @@ export function taskSchemas(o: SchemaLimits) {
         .max(2048)
         .optional()
         .meta({ description: 'URL that gets a signed POST (Standard Webhooks) when the task is terminal; private addresses are refused at delivery.' }),
-      priority: z
-        .number()
-        .int()
-        .min(PRIORITY_MIN)
-        .max(PRIORITY_MAX)
+      priority: priorityField
         .optional()
         .meta({ description: `${PRIORITY_MIN}…${PRIORITY_MAX}, default 0: among the same client's due tasks of a type, higher starts first; between clients the fair share decides first (README "Who runs next").` }),
       run_at: z.iso
