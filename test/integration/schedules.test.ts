@@ -461,3 +461,45 @@ describe('a scheduled task’s trace starts at its schedule', () => {
     assert.equal(row?.schedule_id, id);
   });
 });
+
+describe('the only API process SIGKILLed across ticks and restarted (real time)', () => {
+  let t: TestEnv;
+  let api: ServiceProcess | undefined;
+  after(async () => {
+    await api?.stop();
+    await t?.cleanup();
+  });
+
+  it('no tick gets two tasks; ticks inside the missed window after the restart all get one, older ones only the newest (run_once)', async () => {
+    t = await createTestEnv({ SCHEDULE_POLL_MS: '100', SCHEDULE_MISSED_AFTER_MS: '2000' });
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    api = await startReady('api', { ...t.env, PORT: String(port) }, port);
+    const r = await fetch(`${base}/schedules`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cron: '*/1 * * * * *', type: 'test.record', payload: { mode: 'record' }, missed: 'run_once' }),
+    });
+    assert.equal(r.status, 201, await r.clone().text());
+    const { schedule_id: id } = (await r.json()) as { schedule_id: string };
+    const ticks = async () =>
+      (await t.db.raw<{ rows: { tick: Date }[] }>(`SELECT schedule_tick AS tick FROM tasks WHERE schedule_id = ? ORDER BY 1`, [id])).rows.map((x) => x.tick.getTime());
+    await waitFor('three ticks before the kill', async () => (await ticks()).length >= 3, 10_000, 100);
+    await api.stop('SIGKILL');
+    const dbNow = async () => (await t.db.raw<{ rows: { now: Date }[] }>('SELECT now()')).rows[0]!.now.getTime();
+    const lastBefore = (await ticks()).at(-1)!;
+    await new Promise((res) => setTimeout(res, 5_000)); // five ticks with no ticker: more than the 2 s window
+    const restartAt = await dbNow();
+    api = await startReady('api', { ...t.env, PORT: String(port) }, port);
+    await new Promise((res) => setTimeout(res, 2_500));
+    const all = await ticks();
+    assert.equal(new Set(all).size, all.length, 'no tick has two tasks');
+    const down = all.filter((x) => x > lastBefore && x < restartAt);
+    const expectedDown = Math.floor((restartAt - lastBefore) / SECOND);
+    // Ticks more than 2 s old when the restarted ticker reached them are missed; run_once keeps the newest of those.
+    assert.ok(down.length >= 1 && down.length < expectedDown, `${down.length} of the ${expectedDown} ticks while no ticker ran got a task`);
+    const after = all.filter((x) => x >= restartAt);
+    const gaps = after.slice(1).map((x, i) => x - after[i]!);
+    assert.ok(after.length >= 2 && gaps.every((g) => g === SECOND), `after the restart, one task per second: ${JSON.stringify(gaps)}`);
+  });
+});
