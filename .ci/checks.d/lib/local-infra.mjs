@@ -21,15 +21,29 @@ export function freshNames(label) {
   return { database, prefix, databaseUrl: db.toString(), amqpUrl: AMQP, managementUrl: mgmt.toString() };
 }
 
-/** A free TCP port on loopback, so runs never clash with a developer's 8000/8001 or each other. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+/**
+ * A free TCP port below the kernel's ephemeral range (32768–60999 here), so runs never clash with a
+ * developer's 8000/8001 or each other. Not `listen(0)`: that hands out an ephemeral port, which an
+ * outgoing connection (a container's to PostgreSQL or RabbitMQ) can take before the service binds
+ * it — seen in CI: the image-run worker failed with EADDRINUSE on 0.0.0.0:33211, a port picked here.
+ * Checked on 0.0.0.0, where the containers bind.
+ */
+const handedOut = new Set();
+export async function freePort() {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port)) continue; // not yet bound by its taker: it would still look free
+    const ok = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
     });
-    s.on('error', reject);
-  });
+    if (ok) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free TCP port found in 20000–31999');
 }
 
 export async function dropNames({ database, prefix }, queueGroups = ['simulate']) {
