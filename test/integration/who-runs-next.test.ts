@@ -209,8 +209,10 @@ describe('who runs next: priorities, fairness, limits, delays', () => {
     );
     // Cancel pending tasks while the rest run: their messages become spare tokens.
     await sleep(300);
+    // The outer `status = 'pending'` is re-checked on a row a worker claimed meanwhile (a
+    // subselect alone is not: the cancel then broke the lease constraint, seen once in CI).
     await t.db.raw(`UPDATE tasks SET status = 'cancelled', finished_at = now(), updated_at = now()
-                     WHERE id IN (SELECT id FROM tasks WHERE status = 'pending' ORDER BY random() LIMIT 200)`);
+                     WHERE status = 'pending' AND id IN (SELECT id FROM tasks WHERE status = 'pending' ORDER BY random() LIMIT 200)`);
     await submitted;
     await allFinished('everything finished', 120_000);
     const all = await rows();
