@@ -74,15 +74,15 @@ export function createRecoveryLoops(d: RecoveryLoopsDeps): RecoveryLoops {
     await fn();
   };
   const sweep = createSweep({
-        db: d.db,
-        publisher: d.publisher,
-        opts: d.sweep,
-        queues: d.broker.topology.queues,
-        readyMessages: (queue) => d.broker.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount),
-        logger: d.logger,
-        onRepublished: d.onRepublished,
-        onStaleHeld: d.onStaleHeld,
-      });
+    db: d.db,
+    publisher: d.publisher,
+    opts: d.sweep,
+    queues: d.broker.topology.queues,
+    readyMessages: (queue) => d.broker.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount),
+    logger: d.logger,
+    onRepublished: d.onRepublished,
+    onStaleHeld: d.onStaleHeld,
+  });
   const sweeper = createPeriodic('sweeper', d.sweep.intervalMs, guarded(() => sweep({ stale: true })), d.logger);
   // Delayed tasks start within this interval of their due time, without a full sweep each time.
   const due = createPeriodic('due-publisher', d.sweep.dueIntervalMs, guarded(() => sweep({ stale: false })), d.logger);

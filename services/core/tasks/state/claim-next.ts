@@ -23,12 +23,14 @@
  * the other's publish is recorded (seen under load before this rule: a retry stranded until the
  * stale-message sweep). Every claim then consumes exactly one message and one row that relied on
  * it. A message delivered before its new row's confirm was recorded, and spent on a better row,
- * marks its own row published in the same statement (the better row's message now covers it). See claimer.ts for messages that find nothing (dropped when no row they may claim is left,
+ * marks its own row published in the same statement (the better row's message now covers it).
+ * See claimer.ts for messages that find nothing (dropped when no row they may claim is left,
  * retried while such rows are locked by another claim, and parking rows of clients at their limit).
  */
 import type { Db } from '../../db/database';
 import { toTask, type TaskRow } from '../../db/task-row';
 import type { Task } from '../task';
+import { LIMITS_CTE, limitsArgs } from './sql-fragments';
 
 /** Priority range of a task; higher runs first. The migration's CHECK says the same. */
 export const PRIORITY_MIN = -10;
@@ -55,12 +57,6 @@ export interface ClaimNextOptions {
   workerId: string;
   fairness: Fairness;
 }
-
-/** Room per client under its limit (limited clients only): their running count, all types. */
-const LIMITS_CTE = `limits AS (
-     SELECT l.client_id, l.max_running - (SELECT count(*) FROM tasks p WHERE p.status = 'processing' AND p.client_id = l.client_id) AS room
-       FROM unnest(?::text[], ?::int[]) AS l(client_id, max_running)
-   )`;
 
 /**
  * Clients with pending rows of the type `?` (given three times): a loose index scan of
@@ -102,7 +98,6 @@ export async function claimNext(db: Db, o: ClaimNextOptions): Promise<Task[]> {
 }
 
 async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
-  const limited = [...o.fairness.maxRunning];
   const weighted = [...o.fairness.weights];
   const r = await db.raw<{ rows: TaskRow[] }>(
     `WITH RECURSIVE ${LIMITS_CTE}, ${CLIENTS_CTE},
@@ -116,8 +111,8 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
          LEFT JOIN limits l ON l.client_id = c.client_id
      ), offered AS (
        SELECT x.id, x.priority, x.run_after, o.room,
-              row_number() OVER (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after) AS rn,
-              (o.running + row_number() OVER (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after)) / o.weight AS share
+              row_number() OVER per_client AS rn,
+              (o.running + row_number() OVER per_client) / o.weight AS share
          FROM offers o
          CROSS JOIN LATERAL (
            SELECT q.* FROM generate_series(${PRIORITY_MAX}, ${PRIORITY_MIN}, -1) AS lv(priority)
@@ -137,6 +132,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
            LIMIT ?::int
          ) x
         WHERE o.room > 0
+       WINDOW per_client AS (PARTITION BY o.client_id ORDER BY x.priority DESC, x.run_after)
      ), chosen AS (
        SELECT id FROM offered WHERE rn <= room ORDER BY share, priority DESC, run_after LIMIT ?
      ), claimed AS (
@@ -159,8 +155,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
      )
      SELECT * FROM claimed`,
     [
-      limited.map(([c]) => c),
-      limited.map(([, n]) => n),
+      ...limitsArgs(o.fairness.maxRunning),
       o.type,
       o.type,
       o.type,
@@ -190,7 +185,6 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
  * published due tasks of clients at their limit exist (those a message could park); no locks taken.
  */
 export async function dueClaimable(db: Db, type: string, fairness: Fairness, own?: string): Promise<{ claimable: boolean; heldByLimit: boolean }> {
-  const limited = [...fairness.maxRunning];
   const r = await db.raw<{ rows: { claimable: boolean; held: boolean }[] }>(
     `WITH ${LIMITS_CTE},
      due AS (
@@ -199,7 +193,7 @@ export async function dueClaimable(db: Db, type: string, fairness: Fairness, own
      )
      SELECT EXISTS (SELECT 1 FROM due WHERE (published OR own) AND client_id NOT IN (SELECT client_id FROM limits WHERE room <= 0)) AS claimable,
             EXISTS (SELECT 1 FROM due WHERE published AND client_id IN (SELECT client_id FROM limits WHERE room <= 0)) AS held`,
-    [limited.map(([c]) => c), limited.map(([, n]) => n), own ?? null, type],
+    [...limitsArgs(fairness.maxRunning), own ?? null, type],
   );
   const row = r.rows[0]!;
   return { claimable: row.claimable, heldByLimit: row.held };
@@ -211,7 +205,6 @@ export async function dueClaimable(db: Db, type: string, fairness: Fairness, own
  * parked rows only as its running count leaves room (sweep-due.ts). Returns how many were parked.
  */
 export async function parkHeldRows(db: Db, type: string, count: number, fairness: Fairness): Promise<number> {
-  const limited = [...fairness.maxRunning];
   const r = await db.raw<{ rowCount: number }>(
     `WITH ${LIMITS_CTE}
      UPDATE tasks t SET published_at = NULL
@@ -221,7 +214,7 @@ export async function parkHeldRows(db: Db, type: string, count: number, fairness
            AND client_id IN (SELECT client_id FROM limits WHERE room <= 0)
          ORDER BY priority DESC, run_after LIMIT ?
          FOR UPDATE SKIP LOCKED)`,
-    [limited.map(([c]) => c), limited.map(([, n]) => n), type, count],
+    [...limitsArgs(fairness.maxRunning), type, count],
   );
   return r.rowCount;
 }

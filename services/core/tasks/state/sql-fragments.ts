@@ -25,6 +25,16 @@ export function whereAll(list: [sql: string, values: (string | null | undefined)
   };
 }
 
+/**
+ * `limits`: each client named by CLIENT_MAX_RUNNING with its room (the limit minus its running
+ * tasks, all types). Takes the two arrays of `limitsArgs` as arguments.
+ */
+export const LIMITS_CTE = `limits AS (
+     SELECT l.client_id, l.max_running - (SELECT count(*) FROM tasks p WHERE p.status = 'processing' AND p.client_id = l.client_id) AS room
+       FROM unnest(?::text[], ?::int[]) AS l(client_id, max_running)
+   )`;
+export const limitsArgs = (maxRunning: ReadonlyMap<string, number>): [string[], number[]] => [[...maxRunning.keys()], [...maxRunning.values()]];
+
 /** Whose tasks a statement may touch: one client's, or (admin) everyone's. */
 export interface Scope {
   clientId: string | null;

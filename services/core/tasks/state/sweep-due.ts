@@ -14,6 +14,7 @@
  * consumer runs (a queue-length autoscaler must not see phantom work).
  */
 import type { Db } from '../../db/database';
+import { LIMITS_CTE, limitsArgs } from './sql-fragments';
 
 /** A stale row: pending, due, and published more than `republishAfterMs` (the one argument) ago. */
 const STALE = `status = 'pending' AND published_at < now() - ? * interval '1 millisecond' AND run_after <= now()`;
@@ -26,6 +27,9 @@ const STALE = `status = 'pending' AND published_at < now() - ? * interval '1 mil
  */
 const UNPUBLISHED_DUE = `status = 'pending' AND published_at IS NULL AND run_after <= now()
           AND (started_at IS NOT NULL OR run_after > updated_at OR updated_at <= now() - ? * interval '1 millisecond')`;
+
+/** Why an unpublished due row is published: it ran before (a retry, a recovered lease) or never did. */
+const UNPUBLISHED_REASON = `CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason`;
 
 export interface DueRow {
   id: string;
@@ -61,18 +65,15 @@ export async function typesWithStaleRows(db: Db, republishAfterMs: number): Prom
 
 /** Reserves due rows for publishing; stale rows only of `staleTypes`. */
 export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly string[]): Promise<(DueRow & { stamp: string })[]> {
-  const limited = [...(o.maxRunning ?? [])];
+  const [limitedClients, maxRunning] = limitsArgs(o.maxRunning ?? new Map());
   const r = await db.raw<{ rows: (DueRow & { stamp: string })[] }>(
-    `WITH limits AS (
-       SELECT l.client_id, l.max_running - (SELECT count(*) FROM tasks p WHERE p.status = 'processing' AND p.client_id = l.client_id) AS room
-         FROM unnest(?::text[], ?::int[]) AS l(client_id, max_running)
-     ), unconfirmed AS (
-       SELECT id, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
+    `WITH ${LIMITS_CTE}, unconfirmed AS (
+       SELECT id, ${UNPUBLISHED_REASON} FROM tasks
         WHERE ${UNPUBLISHED_DUE} AND client_id <> ALL(?::text[])
         ORDER BY run_after LIMIT ? FOR UPDATE SKIP LOCKED
      ), held AS (
        SELECT x.id, x.reason FROM limits l CROSS JOIN LATERAL (
-         SELECT id, CASE WHEN attempts > 0 THEN 'retry' ELSE 'unconfirmed' END AS reason FROM tasks
+         SELECT id, ${UNPUBLISHED_REASON} FROM tasks
           WHERE ${UNPUBLISHED_DUE} AND client_id = l.client_id
           ORDER BY priority DESC, run_after LIMIT greatest(l.room, 0) FOR UPDATE SKIP LOCKED
        ) x
@@ -85,10 +86,10 @@ export async function reserveDue(db: Db, o: SweepOptions, staleTypes: readonly s
      UPDATE tasks t SET published_at = now() FROM picked WHERE t.id = picked.id
      RETURNING t.id, t.type, t.trace_context, picked.reason, t.published_at::text AS stamp`,
     [
-      limited.map(([c]) => c),
-      limited.map(([, n]) => n),
+      limitedClients,
+      maxRunning,
       o.unconfirmedAfterMs,
-      limited.map(([c]) => c),
+      limitedClients,
       o.limit,
       o.unconfirmedAfterMs,
       o.republishAfterMs,
