@@ -27,12 +27,13 @@ export const isConsolePath = (path: string): boolean => path === CONSOLE_PATH ||
 
 export function consoleRoutes(assets: ReadonlyMap<string, ConsoleAsset>): Router {
   const router = new Router();
-  // Relative asset URLs in index.html resolve under /ui/ only with the trailing slash.
+  // Relative asset URLs in index.html resolve under /ui/ only with the trailing slash (the
+  // router matches /ui and /ui/ alike).
   router.get(CONSOLE_PATH, (ctx) => {
+    if (ctx.path.endsWith('/')) return serve(ctx, 'index.html');
     ctx.status = 308;
     ctx.redirect(`${CONSOLE_PATH}/`);
   });
-  router.get(`${CONSOLE_PATH}/`, (ctx) => serve(ctx, 'index.html'));
   router.get(`${CONSOLE_PATH}/:file`, (ctx) => serve(ctx, ctx.params.file ?? ''));
   return router;
 
