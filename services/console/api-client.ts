@@ -52,7 +52,21 @@ export interface ApiClient {
 }
 
 interface ErrorBody {
-  error?: { code?: unknown; message?: unknown };
+  error?: { code?: unknown; message?: unknown; details?: { issues?: unknown } };
+}
+
+/** A 422's field issues ("status: Invalid option …"), which say what to fix; '' when there are none. */
+function issuesOf(body: ErrorBody | null): string {
+  const issues = body?.error?.details?.issues;
+  if (!Array.isArray(issues)) return '';
+  return issues
+    .slice(0, 5)
+    .map((i: { path?: unknown; message?: unknown }) => {
+      const message = typeof i.message === 'string' ? i.message : '';
+      return typeof i.path === 'string' && i.path !== '' ? `${i.path}: ${message}` : message;
+    })
+    .filter(Boolean)
+    .join('; ');
 }
 
 async function readError(res: Response): Promise<ApiError> {
@@ -67,7 +81,8 @@ async function readError(res: Response): Promise<ApiError> {
     typeof body?.error?.message === 'string' && body.error.message !== ''
       ? body.error.message
       : `The API answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}.`;
-  return new ApiError(res.status, code, message);
+  const issues = issuesOf(body);
+  return new ApiError(res.status, code, issues ? `${message} (${issues})` : message);
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
