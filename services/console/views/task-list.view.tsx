@@ -59,7 +59,9 @@ export function TaskListView({ api, filter }: { api: ApiClient; filter: TaskFilt
           Replay failed tasks…
         </button>
       </div>
-      <TaskFilterForm key={filterKey} filter={filter} onApply={(f) => (window.location.hash = tasksHref(f))} />
+      <TaskFilterForm key={filterKey} filter={filter} onApply={(f) => {
+          window.location.hash = tasksHref(f);
+        }} />
       {replayed && <Status>Replayed {replayed.replayed} tasks.</Status>}
       {error && <Alert>{error}</Alert>}
       <ScrollRegion label="Tasks">
