@@ -68,7 +68,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
   });
   const basePublisher = await createPublisher(broker, logger);
   const publisher = extensions.reduce((p, e) => e.wrapPublisher?.(p) ?? p, basePublisher);
-  const repo = createTaskRepository(db);
+  const repo = createTaskRepository(db, config.LIST_SEARCH_TIMEOUT_MS);
   const dispatcher = createTaskDispatcher({
     publisher,
     markPublished: (ids) => repo.markPublished(ids),

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
 import { createApiService, type ApiService } from '../../services/api/api-service';
 import { loadConfig } from '../../services/core/config/config';
 import { createLogger } from '../../services/core/log/logger';
@@ -33,7 +34,14 @@ describe('console API', () => {
   let admin: string;
 
   before(async () => {
-    t = await createTestEnv({ AUTH_MODE: 'required', AUTH_KEY_CACHE_MS: '0', PORT: '0', TRACE_URL_TEMPLATE: 'http://jaeger.test/trace/{trace_id}' });
+    t = await createTestEnv({
+      AUTH_MODE: 'required',
+      AUTH_KEY_CACHE_MS: '0',
+      PORT: '0',
+      TRACE_URL_TEMPLATE: 'http://jaeger.test/trace/{trace_id}',
+      LIST_SEARCH_TIMEOUT_MS: '300',
+      LIST_MAX_LIMIT: '1000',
+    });
     [keyA, keyB, admin] = await Promise.all([createKey(t.env, 'client-a'), createKey(t.env, 'client-b'), createKey(t.env, 'ops', true)]);
     api = await createApiService(loadConfig(t.env), createLogger('tasker-api', 'silent'));
     base = `http://127.0.0.1:${(await api.start()).port}`;
@@ -193,6 +201,72 @@ describe('console API', () => {
     const bad = await get<{ error: { code: string } }>('/tasks?created_after=yesterday', keyA);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_query');
+  });
+
+  it('pages by index (per client, per type) exactly as one ORDER BY over the table would, ties included', async () => {
+    await t.db.raw('DELETE FROM tasks');
+    // 400 rows: 4 clients, 3 types, every status, created in 40 distinct instants (10 rows per instant).
+    const statuses = ['pending', 'processing', 'done', 'failed', 'cancelled'] as const;
+    await t.db.raw(
+      `INSERT INTO tasks (id, type, status, payload, attempts, max_attempts, timeout_ms, client_id, created_at,
+                          finished_at, lease_token, lease_expires_at, locked_by, errors)
+       SELECT gen_random_uuid(), 't' || (i % 3), s, '{}', 1, 1, 60000, 'client-' || chr(97 + i % 4),
+              timestamptz '2026-11-30 12:00:00' + (i / 10) * interval '1 second',
+              CASE WHEN s IN ('done', 'failed', 'cancelled') THEN now() END,
+              CASE WHEN s = 'processing' THEN gen_random_uuid() END,
+              CASE WHEN s = 'processing' THEN now() + interval '1 hour' END,
+              CASE WHEN s = 'processing' THEN 'w' END,
+              jsonb_build_array(jsonb_build_object('message', 'err ' || (i % 7)))
+         FROM generate_series(0, 399) i, LATERAL (SELECT (?::text[])[1 + i % 5] AS s) x`,
+      [[...statuses]],
+    );
+    type Page = { tasks: { task_id: string }[]; next_cursor: string | null };
+    const walk = async (query: string, key: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page = (await get<Page>(`/tasks?limit=7&${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, key)).body;
+        seen.push(...page.tasks.map((x) => x.task_id));
+        cursor = page.next_cursor;
+      } while (cursor);
+      return seen;
+    };
+    const expected = async (where: string, args: string[]) =>
+      (await t.db.raw<{ rows: { id: string }[] }>(`SELECT id FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC`, args)).rows.map((r) => r.id);
+    const cases: [string, string, string, string[]][] = [
+      ['admin, no filter', '', 'true', []],
+      ['admin, status', 'status=failed', `status = 'failed'`, []],
+      ['admin, status and type', 'status=done&type=t1', `status = 'done' AND type = 't1'`, []],
+      ['admin, type', 'type=t2', `type = 't2'`, []],
+      ['admin, time range', 'created_after=2026-11-30T12:00:10Z&created_before=2026-11-30T12:00:20Z', `created_at >= '2026-11-30T12:00:10Z' AND created_at < '2026-11-30T12:00:20Z'`, []],
+      ['admin, error text', 'q=err%203', `errors::text LIKE '%err 3%'`, []],
+      ['admin, status and error text', 'status=pending&q=ERR%201', `status = 'pending' AND errors::text LIKE '%err 1%'`, []],
+    ];
+    for (const [name, query, where, args] of cases) {
+      const want = await expected(where, args);
+      assert.ok(want.length > 0, `${name}: the case selects rows`);
+      assert.deepEqual(await walk(query, admin), want, name);
+    }
+    assert.deepEqual(await walk('status=processing', keyA), await expected(`client_id = 'client-a' AND status = 'processing'`, []), 'a client, status');
+  });
+
+  it('a search for error text that does not finish in LIST_SEARCH_TIMEOUT_MS is a 422 asking to narrow it', async () => {
+    const locker = new Client({ connectionString: t.databaseUrl });
+    await locker.connect();
+    try {
+      // Holding the table locked makes any search wait out its statement budget.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const res = await get<{ error: { code: string; message: string } }>('/tasks?q=anything', keyA);
+      assert.equal(res.status, 422);
+      assert.equal(res.body.error.code, 'search_too_broad');
+      assert.match(res.body.error.message, /narrow it with a status, a type or a time range/);
+      assert.ok(Date.now() - started < 5_000, 'answered within the search budget, not the 10 s statement timeout');
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
   });
 
   it('a replay dry run says how many and how fast, and changes nothing', async () => {

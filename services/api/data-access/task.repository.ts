@@ -15,24 +15,14 @@ import { insertTasks, insertTaskWithKey, type CreatedTask, type IdempotencyClaim
 import { markPublished } from '../../core/tasks/state/mark-published';
 import { countReplayable, replayFailed, type ReplayFilter } from '../../core/tasks/state/replay';
 import { retryTask } from '../../core/tasks/state/retry';
-import { IN_SCOPE, scopeArgs, whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
-import { TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
+import { IN_SCOPE, scopeArgs, type Scope } from '../../core/tasks/state/sql-fragments';
+import { TERMINAL_STATUSES, type Task } from '../../core/tasks/task';
 import { DELIVERY_JSON, type TaskCallbackState } from './webhook-delivery.repository';
+import { listTasks, type ListFilter } from './task-list.query';
 
+export type { ListFilter };
 export type { BatchInsertResult, BatchItem, CappedInsertResult, CreatedTask, IdempotencyClaim, InsertResult, NewTask, Scope };
 
-export interface ListFilter {
-  status?: TaskStatus;
-  type?: string;
-  createdAfter?: string;
-  createdBefore?: string;
-  /** Case-insensitive substring of any recorded error message. */
-  errorText?: string;
-  scope: Scope;
-  /** Keyset cursor: the last row of the previous page (created_at as PostgreSQL text, full precision). */
-  after?: { createdAt: string; id: string };
-  limit: number;
-}
 
 export interface TaskRepository {
   insert(t: NewTask, idem?: IdempotencyClaim): Promise<InsertResult>;
@@ -54,7 +44,8 @@ export interface TaskRepository {
   deleteExpiredIdempotencyKeys(limit: number): Promise<number>;
 }
 
-export function createTaskRepository(db: Db): TaskRepository {
+/** `searchTimeoutMs`: the statement budget of a listing filtered by error text (LIST_SEARCH_TIMEOUT_MS). */
+export function createTaskRepository(db: Db, searchTimeoutMs = 3_000): TaskRepository {
   const inserts = createBatcher<NewTask, CreatedTask>({
     spanName: 'tasks insert batch',
     maxBatch: 500,
@@ -115,23 +106,8 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
 
     async list(f) {
-      const { where, args } = whereAll([
-        ['client_id = ?', [f.scope.clientId]],
-        ['status = ?', [f.status]],
-        ['type = ?', [f.type]],
-        ['created_at >= ?::timestamptz', [f.createdAfter]],
-        ['created_at < ?::timestamptz', [f.createdBefore]],
-        // Walks the page's index order and filters: a rare text costs a longer walk, bounded by
-        // the statement timeout (README "Web console").
-        [`EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE e->>'message' ILIKE ?)`, [f.errorText === undefined ? undefined : `%${escapeLike(f.errorText)}%`]],
-        ['(created_at, id) < (?::timestamptz, ?::uuid)', [f.after?.createdAt, f.after?.id]],
-      ]);
-      const r = await db.raw<{ rows: (TaskRow & { position_ts: string })[] }>(
-        `SELECT *, created_at::text AS position_ts FROM tasks ${where}
-         ORDER BY created_at DESC, id DESC LIMIT ?`,
-        [...args, f.limit],
-      );
-      return r.rows.map((row) => ({ task: toTask(row), position: { createdAt: row.position_ts, id: row.id } }));
+      const rows = await listTasks(db, f, searchTimeoutMs);
+      return rows.map((row) => ({ task: toTask(row), position: { createdAt: row.position_ts, id: row.id } }));
     },
 
     markPublished: (ids) => markPublished(db, ids),
@@ -151,7 +127,3 @@ export function createTaskRepository(db: Db): TaskRepository {
   };
 }
 
-/** `text` matched literally by LIKE/ILIKE (backslash is the default escape character). */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}

@@ -178,7 +178,15 @@ export function openApiDocument(limits: SchemaLimits): Json {
           tags: ['tasks'],
           summary: 'List tasks, newest first (dead letters: status=failed)',
           parameters: Object.keys(s.listQuery.shape).map((name) => ({ name, in: 'query', required: false, ...queryParam(s.listQuery, name) })),
-          responses: { '200': { description: 'A page of tasks.', content: json('TaskList', { tasks: [exampleTask], next_cursor: null }) }, ...pick('400', '401', '503') },
+          responses: {
+            '200': { description: 'A page of tasks.', content: json('TaskList', { tasks: [exampleTask], next_cursor: null }) },
+            '422': error(
+              'A search for error text (`q`) did not finish within LIST_SEARCH_TIMEOUT_MS: narrow it.',
+              'search_too_broad',
+              'the search for error text did not finish within 3000 ms; narrow it with a status, a type or a time range',
+            ),
+            ...pick('400', '401', '503'),
+          },
         },
       },
       '/tasks/batch': {

@@ -220,6 +220,8 @@ const schema = z.object({
   TRACE_TRUST_INCOMING_SAMPLING: z.stringbool().default(false),
   /** Send Strict-Transport-Security (only behind TLS). */
   SECURITY_HSTS: z.stringbool().default(false),
+  /** Statement budget of GET /tasks with `q` (error text cannot use an index); past it, a 422 asks to narrow the search. */
+  LIST_SEARCH_TIMEOUT_MS: int(3_000, 100, 600_000),
   /** Serve the web console at /ui on PORT (static files; its data comes from the authenticated API). */
   CONSOLE_ENABLED: z.stringbool().default(true),
   /**
