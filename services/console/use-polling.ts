@@ -1,16 +1,17 @@
 /**
- * A bounded poll: `load` runs at once, then `intervalMs()` after the previous run finished (never
- * two at a time), only while the document is visible; when the tab comes back it runs at once.
+ * A bounded poll: `load` runs at once, then again the number of milliseconds it resolved to after
+ * it finished (null: not again until the inputs change or `refresh()`), never two at a time, and
+ * only while the document is visible; when the tab comes back it runs at once. The delay comes from
+ * `load` itself because only it knows the answer it just got (a task turned terminal, a search the
+ * API refused), before any re-render.
  * The AbortSignal passed to `load` fires when the inputs change or the view goes away, so a late
  * answer for an old filter never lands on the new one.
  */
 import { useCallback, useEffect, useRef } from 'preact/hooks';
 
-export function usePolling(load: (signal: AbortSignal) => Promise<void>, intervalMs: () => number | null, inputs: readonly unknown[]): () => void {
+export function usePolling(load: (signal: AbortSignal) => Promise<number | null>, inputs: readonly unknown[]): () => void {
   const loadRef = useRef(load);
-  const intervalRef = useRef(intervalMs);
   loadRef.current = load;
-  intervalRef.current = intervalMs;
   const refreshRef = useRef<() => void>(() => undefined);
 
   useEffect(() => {
@@ -18,11 +19,12 @@ export function usePolling(load: (signal: AbortSignal) => Promise<void>, interva
     let timer: ReturnType<typeof setTimeout> | undefined;
     let running = false;
     let again = false;
+    // The delay the last run asked for; kept so a tab coming back knows whether to resume.
+    let next: number | null = 0;
 
     const schedule = () => {
-      const ms = intervalRef.current();
-      if (ms === null || controller.signal.aborted || document.hidden) return;
-      timer = setTimeout(() => void tick(), ms);
+      if (next === null || controller.signal.aborted || document.hidden) return;
+      timer = setTimeout(() => void tick(), next);
     };
     const tick = async () => {
       clearTimeout(timer);
@@ -34,7 +36,9 @@ export function usePolling(load: (signal: AbortSignal) => Promise<void>, interva
       }
       running = true;
       try {
-        await loadRef.current(controller.signal);
+        next = await loadRef.current(controller.signal);
+      } catch {
+        next = null; // a load handles its own errors; one that throws is not retried blindly
       } finally {
         running = false;
       }
@@ -47,7 +51,7 @@ export function usePolling(load: (signal: AbortSignal) => Promise<void>, interva
       if (document.hidden) {
         clearTimeout(timer);
         timer = undefined;
-      } else if (!running) void tick();
+      } else if (!running && next !== null) void tick();
     };
 
     refreshRef.current = () => void tick();

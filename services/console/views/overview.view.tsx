@@ -45,10 +45,11 @@ export function OverviewView({ api }: { api: ApiClient }) {
         setOverview(o);
         setError(null);
       } catch (e: unknown) {
-        if (!isAbort(e)) setError(errorMessage(e));
+        if (isAbort(e)) return null;
+        setError(errorMessage(e));
       }
+      return REFRESH_MS;
     },
-    () => REFRESH_MS,
     [api],
   );
 

@@ -3,7 +3,7 @@
  * page refreshes every 5 s while visible; older pages stay as they were loaded.
  */
 import { useState } from 'preact/hooks';
-import { errorMessage, isAbort, type ApiClient } from '../api-client';
+import { ApiError, errorMessage, isAbort, type ApiClient } from '../api-client';
 import type { ReplayResult, TaskFilter, TaskPage } from '../api-types';
 import { formatInstant } from '../format';
 import { taskHref, tasksHref } from '../router';
@@ -35,10 +35,15 @@ export function TaskListView({ api, filter }: { api: ApiClient; filter: TaskFilt
         setPage({ key: filterKey, cursor, data });
         setError(null);
       } catch (e: unknown) {
-        if (!isAbort(e)) setError(errorMessage(e));
+        if (isAbort(e)) return null;
+        setError(errorMessage(e));
+        // A search the API gave up on (an unindexed error-text scan past its time budget) is not
+        // asked again every 5 s: the filters must change first.
+        if (e instanceof ApiError && e.code === 'search_too_broad') return null;
       }
+      // Only the first page follows new tasks; an older page stays as it was loaded.
+      return cursor === undefined ? REFRESH_MS : null;
     },
-    () => (cursor === undefined ? REFRESH_MS : null),
     [api, filterKey, cursor],
   );
 

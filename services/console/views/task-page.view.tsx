@@ -71,14 +71,18 @@ export function TaskPageView({ api, id }: { api: ApiClient; id: string }) {
         const t = await api.getTask(id, signal);
         setTask(t);
         setLoadError(null);
+        return isTerminal(t.status) ? TERMINAL_REFRESH_MS : ACTIVE_REFRESH_MS;
       } catch (e: unknown) {
-        if (isAbort(e)) return;
+        if (isAbort(e)) return null;
         const notFound = e instanceof ApiError && e.status === 404;
         setLoadError({ notFound, message: notFound ? `Task ${id} not found.` : errorMessage(e) });
-        if (notFound) setTask(null);
+        if (notFound) {
+          setTask(null);
+          return null;
+        }
+        return ACTIVE_REFRESH_MS;
       }
     },
-    () => (loadError?.notFound ? null : shown && isTerminal(shown.status) ? TERMINAL_REFRESH_MS : ACTIVE_REFRESH_MS),
     [api, id],
   );
 
