@@ -3,7 +3,7 @@
  * signal handling (core/lifecycle/service); tests can run the same wiring in-process.
  */
 import { join } from 'node:path';
-import { loadConsoleAssets } from './console/console-assets';
+import { loadConsoleAssets, type ConsoleAsset } from './console/console-assets';
 import { createBroker } from '../core/amqp/broker';
 import { createPublisher } from '../core/amqp/publisher';
 import { buildTopology } from '../core/amqp/topology';
@@ -50,6 +50,18 @@ export interface ApiService extends Service {
 
 /** Advisory-lock key of the API's recovery loops ('tasker:recovery' as 8 bytes). */
 const RECOVERY_LOCK_KEY = 0x7461736b72656376n;
+
+/**
+ * dist/services/api → dist/console, where `npm run build` puts the bundle. Read once; in
+ * development on every request, so a console rebuilt under `tilt up` or `--watch` shows without
+ * restarting the API (nothing the API imports changes, so node --watch would not restart it).
+ */
+function consoleAssets(reloadEachRequest: boolean): () => ReadonlyMap<string, ConsoleAsset> {
+  const dir = join(__dirname, '..', '..', 'console');
+  if (reloadEachRequest) return () => loadConsoleAssets(dir);
+  const assets = loadConsoleAssets(dir);
+  return () => assets;
+}
 
 export async function createApiService(config: Config, logger: Logger): Promise<ApiService> {
   const extensions = loadExtensions(config.EXTENSIONS);
@@ -246,8 +258,7 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     openApi: openApiDocument(schemaLimits),
     taskTypes: types.map((t) => t.name),
     traceUrlTemplate: config.TRACE_URL_TEMPLATE,
-    // dist/services/api → dist/console, where `npm run build` puts the bundle.
-    console: config.CONSOLE_ENABLED ? loadConsoleAssets(join(__dirname, '..', '..', 'console')) : null,
+    console: config.CONSOLE_ENABLED ? consoleAssets(config.NODE_ENV === 'development') : null,
   });
 
   let server: RunningServer | null = null;

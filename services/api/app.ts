@@ -58,7 +58,7 @@ export interface AppDeps {
   /** TRACE_URL_TEMPLATE: `{trace_id}` → a task's trace in a viewer; empty: no link. */
   traceUrlTemplate: string;
   /** The web console's files, served at /ui; null: the console is off (CONSOLE_ENABLED=false). */
-  console: ReadonlyMap<string, ConsoleAsset> | null;
+  console: (() => ReadonlyMap<string, ConsoleAsset>) | null;
 }
 
 export function buildApp(d: AppDeps): Koa {

@@ -25,7 +25,8 @@ export const CONSOLE_CSP = [
 /** Whether a request path is the console's (served without credentials). */
 export const isConsolePath = (path: string): boolean => path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
 
-export function consoleRoutes(assets: ReadonlyMap<string, ConsoleAsset>): Router {
+/** `assets()` is called per request: the same map in production, a fresh read in development. */
+export function consoleRoutes(assets: () => ReadonlyMap<string, ConsoleAsset>): Router {
   const router = new Router();
   // Relative asset URLs in index.html resolve under /ui/ only with the trailing slash (the
   // router matches /ui and /ui/ alike).
@@ -38,9 +39,10 @@ export function consoleRoutes(assets: ReadonlyMap<string, ConsoleAsset>): Router
   return router;
 
   function serve(ctx: Context, name: string): void {
-    const asset = assets.get(name);
+    const files = assets();
+    const asset = files.get(name);
     if (!asset) {
-      throw new NotFoundError(assets.size === 0 ? 'the console was not built (npm run build)' : `console file ${JSON.stringify(name.slice(0, 100))} not found`);
+      throw new NotFoundError(files.size === 0 ? 'the console was not built (npm run build)' : `console file ${JSON.stringify(name.slice(0, 100))} not found`);
     }
     ctx.set('Content-Security-Policy', CONSOLE_CSP);
     // Revalidated on every load (names are not content-hashed); the ETag makes that a 304.
