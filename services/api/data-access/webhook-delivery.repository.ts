@@ -6,7 +6,7 @@
  * made the attempt (fenced by the attempt number).
  */
 import type { Db } from '../../core/db/database';
-import { toTask, type TaskRow } from '../../core/db/task-row';
+import { reviveDates, toTask, type TaskRow } from '../../core/db/task-row';
 import { IN_SCOPE, scopeArgs, type Scope } from '../../core/tasks/state/sql-fragments';
 import type { Task, TaskStatus } from '../../core/tasks/task';
 
@@ -122,11 +122,3 @@ export function createDeliveryRepository(db: Db): DeliveryRepository {
   };
 }
 
-/** `to_jsonb(t)` gives timestamps as text; the Task mapping expects Dates. */
-function reviveDates(row: TaskRow): TaskRow {
-  const r = row as unknown as Record<string, unknown>;
-  for (const k of ['run_after', 'lease_expires_at', 'created_at', 'updated_at', 'started_at', 'finished_at']) {
-    if (typeof r[k] === 'string') r[k] = new Date(r[k]);
-  }
-  return row;
-}

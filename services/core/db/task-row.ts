@@ -33,3 +33,19 @@ export function toTask(r: TaskRow): Task {
     scheduleId: r.schedule_id ?? null,
   };
 }
+
+type DateColumn = { [K in keyof TaskRow]-?: [TaskRow[K]] extends [Date | null] ? (Date extends TaskRow[K] ? K : never) : never }[keyof TaskRow];
+
+/** Every timestamptz column of `tasks`; the check below fails to compile when one is left out. */
+const DATE_COLUMNS = ['run_after', 'lease_expires_at', 'created_at', 'updated_at', 'started_at', 'attempt_started_at', 'finished_at'] as const satisfies readonly DateColumn[];
+const everyDateColumn: Exclude<DateColumn, (typeof DATE_COLUMNS)[number]> extends never ? true : never = true;
+void everyDateColumn;
+
+/** A row read as JSON (`to_jsonb(t)`): its timestamps arrive as strings, the Task has Dates. */
+export function reviveDates(row: TaskRow): TaskRow {
+  const r = row as unknown as Record<string, unknown>;
+  for (const k of DATE_COLUMNS) {
+    if (typeof r[k] === 'string') r[k] = new Date(r[k]);
+  }
+  return row;
+}
