@@ -489,6 +489,24 @@ describe('wiring', () => {
     assert.ok(named(docs, 'Service', backend.name).spec.ports.some((p) => p.name === backend.port.name));
     assert.match(renderError({ sets: { ...BASE_SETS, 'api.ingress.enabled': 'true' } }), /api\.ingress\.hosts needs at least one host/);
   });
+  test('the web console is on the API port but not routed through the Ingress unless api.console.ingress', () => {
+    const host = { 'api.ingress.hosts': [{ host: 'a.example.com' }] };
+    const paths = (docs) => ofKind(docs, 'Ingress')[0].spec.rules[0].http.paths.map((p) => p.path);
+    const served = paths(base({ 'api.ingress.enabled': 'true' }, host));
+    assert.ok(served.includes('/tasks') && served.includes('/overview') && served.includes('/openapi.json'), served.join(' '));
+    assert.ok(!served.some((p) => p === '/' || p.startsWith('/ui')), `no catch-all, no /ui: ${served.join(' ')}`);
+    assert.deepEqual(paths(base({ 'api.ingress.enabled': 'true', 'api.console.ingress': 'true' }, host)), ['/']);
+    assert.deepEqual(paths(base({ 'api.ingress.enabled': 'true', 'api.console.enabled': 'false' }, host)), ['/']);
+    assert.match(
+      renderError({ sets: { ...BASE_SETS, 'api.ingress.enabled': 'true' }, json: { 'api.ingress.hosts': [{ host: 'a.example.com', paths: [{ path: '/' }] }] } }),
+      /would route the web console \(\/ui\) through the Ingress/,
+    );
+    const env = envOf(named(base(), 'Deployment', `${FULL}-api`).spec.template.spec.containers[0]);
+    assert.equal(env.CONSOLE_ENABLED.value, 'true');
+    assert.equal(env.TRACE_URL_TEMPLATE, undefined);
+    const traced = envOf(named(base({ 'api.console.traceUrlTemplate': 'https://j.example.com/trace/{trace_id}' }), 'Deployment', `${FULL}-api`).spec.template.spec.containers[0]);
+    assert.equal(traced.TRACE_URL_TEMPLATE.value, 'https://j.example.com/trace/{trace_id}');
+  });
   test('monitors scrape /metrics on ports that exist', () => {
     const docs = base({ 'metrics.serviceMonitor.enabled': 'true', 'metrics.podMonitor.enabled': 'true' });
     const sm = ofKind(docs, 'ServiceMonitor')[0];

@@ -2,6 +2,8 @@
  * The API, wired: config → database → broker → domain → Koa app → servers. `main.ts` runs it with
  * signal handling (core/lifecycle/service); tests can run the same wiring in-process.
  */
+import { join } from 'node:path';
+import { loadConsoleAssets } from './console/console-assets';
 import { createBroker } from '../core/amqp/broker';
 import { createPublisher } from '../core/amqp/publisher';
 import { buildTopology } from '../core/amqp/topology';
@@ -242,6 +244,10 @@ export async function createApiService(config: Config, logger: Logger): Promise<
     hsts: config.SECURITY_HSTS,
     serveOps: config.API_ADMIN_PORT === 0,
     openApi: openApiDocument(schemaLimits),
+    taskTypes: types.map((t) => t.name),
+    traceUrlTemplate: config.TRACE_URL_TEMPLATE,
+    // dist/services/api → dist/console, where `npm run build` puts the bundle.
+    console: config.CONSOLE_ENABLED ? loadConsoleAssets(join(__dirname, '..', '..', 'console')) : null,
   });
 
   let server: RunningServer | null = null;

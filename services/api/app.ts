@@ -24,6 +24,9 @@ import { webhooksRoutes } from './routes/webhooks.routes';
 import type { WebhookDeliveriesService } from './domain/webhook-deliveries.service';
 import type { ScheduleService } from './domain/schedule.service';
 import { schedulesRoutes } from './routes/schedules.routes';
+import { consoleRoutes } from './routes/console.routes';
+import { consoleDataRoutes } from './routes/console-data.routes';
+import type { ConsoleAsset } from './console/console-assets';
 
 export interface AppDeps {
   tasks: TaskService;
@@ -50,6 +53,12 @@ export interface AppDeps {
   openApi: Record<string, unknown>;
   /** false when /health, /ready and /metrics are served on a separate admin port. */
   serveOps: boolean;
+  /** Registered task types (the overview lists each, even with nothing to count). */
+  taskTypes: readonly string[];
+  /** TRACE_URL_TEMPLATE: `{trace_id}` → a task's trace in a viewer; empty: no link. */
+  traceUrlTemplate: string;
+  /** The web console's files, served at /ui; null: the console is off (CONSOLE_ENABLED=false). */
+  console: ReadonlyMap<string, ConsoleAsset> | null;
 }
 
 export function buildApp(d: AppDeps): Koa {
@@ -73,7 +82,8 @@ export function buildApp(d: AppDeps): Koa {
   } else {
     app.use(authenticate(d.auth));
   }
-  for (const router of appRouters(d)) {
+  // The console is not part of the API's contract (appRouters, the OpenAPI document).
+  for (const router of [...appRouters(d), ...(d.console ? [consoleRoutes(d.console)] : [])]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
@@ -82,11 +92,15 @@ export function buildApp(d: AppDeps): Koa {
 
 /** Every router the app serves (the OpenAPI test checks each route is documented). */
 export function appRouters(
-  d: Pick<AppDeps, 'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'deliveries' | 'schedules' | 'limits' | 'metrics' | 'openApi'>,
+  d: Pick<
+    AppDeps,
+    'serveOps' | 'readiness' | 'isDraining' | 'stalled' | 'registry' | 'tasks' | 'deliveries' | 'schedules' | 'limits' | 'metrics' | 'openApi' | 'db' | 'taskTypes' | 'traceUrlTemplate'
+  >,
 ) {
   return [
     ...(d.serveOps ? opsRouters(d) : []),
-    tasksRoutes(d.tasks, d.limits, d.metrics),
+    tasksRoutes(d.tasks, d.limits, d.metrics, d.traceUrlTemplate),
+    consoleDataRoutes(d.db, d.taskTypes),
     schedulesRoutes(d.schedules, d.limits),
     webhooksRoutes(d.deliveries),
     openApiRoutes(d.openApi),

@@ -276,6 +276,23 @@ describe('fail', () => {
     assert.equal((await row(a.id)).status, 'processing');
   });
 
+  it('records when each failed attempt started, so every attempt has a duration', async () => {
+    const id = await pending({ maxAttempts: 3 });
+    const starts: string[] = [];
+    for (let i = 1; i <= 2; i++) {
+      const token = randomUUID();
+      await claimTasks(t.db, [id], token, 60_000, 'w');
+      starts.push((await row(id)).attemptStartedAt!.toISOString());
+      await failAttempt(t.db, { id, token, error: err(i), retryInMs: 0, refundAttempt: false });
+    }
+    const r = await row(id);
+    assert.deepEqual(r.errors.map((e) => e.started_at), starts);
+    assert.notEqual(starts[0], starts[1], 'a new start per attempt');
+    assert.equal(r.error?.started_at, starts[1]);
+    assert.ok(r.errors.every((e) => Date.parse(e.at) >= Date.parse(e.started_at!)));
+    assert.equal(r.startedAt!.toISOString(), starts[0], 'started_at stays the first start');
+  });
+
   it('keeps the newest 20 errors', async () => {
     const id = await pending({ maxAttempts: 30 });
     for (let i = 1; i <= 25; i++) {
@@ -306,9 +323,11 @@ describe('reap', () => {
     const last = await claimed({ maxAttempts: 1 });
     const live = await claimed();
     await t.db.raw(`UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id IN (?, ?)`, [expiring.id, last.id]);
+    const lastStart = (await row(last.id)).attemptStartedAt!.toISOString();
     const reaped = await reapExpiredLeases(t.db, 100);
     assert.deepEqual(Object.fromEntries(reaped.map((r) => [r.id, r.status])), { [expiring.id]: 'pending', [last.id]: 'failed' });
     assert.equal((await row(last.id)).error?.reason, 'crashed');
+    assert.equal((await row(last.id)).error?.started_at, lastStart, 'the crashed attempt keeps its start');
     assert.equal((await row(live.id)).status, 'processing');
   });
 });

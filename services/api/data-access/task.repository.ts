@@ -13,7 +13,7 @@ import { cancelTask } from '../../core/tasks/state/cancel';
 import { insertBatch, type BatchInsertResult, type BatchItem } from '../../core/tasks/state/insert-batch';
 import { insertTasks, insertTaskWithKey, type CreatedTask, type IdempotencyClaim, type InsertResult, type NewTask } from '../../core/tasks/state/insert';
 import { markPublished } from '../../core/tasks/state/mark-published';
-import { replayFailed, type ReplayFilter } from '../../core/tasks/state/replay';
+import { countReplayable, replayFailed, type ReplayFilter } from '../../core/tasks/state/replay';
 import { retryTask } from '../../core/tasks/state/retry';
 import { IN_SCOPE, scopeArgs, whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
 import { TERMINAL_STATUSES, type Task, type TaskStatus } from '../../core/tasks/task';
@@ -24,6 +24,10 @@ export type { BatchInsertResult, BatchItem, CappedInsertResult, CreatedTask, Ide
 export interface ListFilter {
   status?: TaskStatus;
   type?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  /** Case-insensitive substring of any recorded error message. */
+  errorText?: string;
   scope: Scope;
   /** Keyset cursor: the last row of the previous page (created_at as PostgreSQL text, full precision). */
   after?: { createdAt: string; id: string };
@@ -46,6 +50,7 @@ export interface TaskRepository {
   cancel(id: string, scope: Scope): Promise<{ task: Task; wasRunning: boolean } | null>;
   retry(id: string, extraAttempts: number, scope: Scope): Promise<Task | null>;
   replayFailed(f: ReplayFilter): Promise<number>;
+  countReplayable(f: Pick<ReplayFilter, 'type' | 'reason' | 'scope' | 'limit'>): Promise<number>;
   deleteExpiredIdempotencyKeys(limit: number): Promise<number>;
 }
 
@@ -114,6 +119,11 @@ export function createTaskRepository(db: Db): TaskRepository {
         ['client_id = ?', [f.scope.clientId]],
         ['status = ?', [f.status]],
         ['type = ?', [f.type]],
+        ['created_at >= ?::timestamptz', [f.createdAfter]],
+        ['created_at < ?::timestamptz', [f.createdBefore]],
+        // Walks the page's index order and filters: a rare text costs a longer walk, bounded by
+        // the statement timeout (README "Web console").
+        [`EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e WHERE e->>'message' ILIKE ?)`, [f.errorText === undefined ? undefined : `%${escapeLike(f.errorText)}%`]],
         ['(created_at, id) < (?::timestamptz, ?::uuid)', [f.after?.createdAt, f.after?.id]],
       ]);
       const r = await db.raw<{ rows: (TaskRow & { position_ts: string })[] }>(
@@ -128,6 +138,7 @@ export function createTaskRepository(db: Db): TaskRepository {
     cancel: (id, scope) => cancelTask(db, id, scope),
     retry: (id, extraAttempts, scope) => retryTask(db, id, extraAttempts, scope),
     replayFailed: (f) => replayFailed(db, f),
+    countReplayable: (f) => countReplayable(db, f),
 
     async deleteExpiredIdempotencyKeys(limit) {
       const r = await db.raw<{ rowCount: number }>(
@@ -138,4 +149,9 @@ export function createTaskRepository(db: Db): TaskRepository {
       return r.rowCount;
     },
   };
+}
+
+/** `text` matched literally by LIKE/ILIKE (backslash is the default escape character). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

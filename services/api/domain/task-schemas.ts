@@ -79,6 +79,9 @@ export function taskSchemas(o: SchemaLimits) {
   const listQuery = z.strictObject({
     status: z.enum(TASK_STATUSES).optional(),
     type: taskType.optional(),
+    created_after: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only tasks created at or after this instant (RFC 3339).' }),
+    created_before: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only tasks created before this instant (RFC 3339).' }),
+    q: z.string().min(1).max(200).optional().meta({ description: 'Only tasks with an error message containing this text (case-insensitive).' }),
     limit: z.coerce.number().int().min(1).max(o.listMaxLimit).default(Math.min(50, o.listMaxLimit)),
     cursor: z.string().max(200).optional(),
   });
@@ -87,6 +90,7 @@ export function taskSchemas(o: SchemaLimits) {
       type: taskType.optional(),
       reason: z.enum(['error', 'timeout', 'permanent', 'crashed'] satisfies FailureReason[]).optional(),
       limit: z.number().int().min(1).max(o.replayMaxBatch).default(Math.min(100, o.replayMaxBatch)),
+      dry_run: z.boolean().default(false).meta({ description: 'Change nothing: answer how many tasks would be replayed and over how long.' }),
     });
   return { submission, batchItem, batch, batchEnvelope, wait, listQuery, replayBody };
 }

@@ -60,8 +60,18 @@ export interface TaskService {
   list(query: Record<string, unknown>, principal: Principal): Promise<TaskPage>;
   cancel(id: string, principal: Principal): Promise<Task>;
   retry(id: string, principal: Principal): Promise<Task>;
-  replayDeadLetters(body: unknown, principal: Principal): Promise<{ replayed: number; spread_ms: number }>;
+  replayDeadLetters(body: unknown, principal: Principal): Promise<ReplayResult>;
   deleteExpiredIdempotencyKeys(): Promise<number>;
+}
+
+export interface ReplayResult {
+  /** Tasks replayed (0 on a dry run). */
+  replayed: number;
+  /** Tasks the filter took (a dry run: would take), at most its limit. */
+  matched: number;
+  /** How long the sweeper takes to release them (REPLAY_RATE_PER_SECOND). */
+  spread_ms: number;
+  rate_per_second: number;
 }
 
 /** Token characters of an Idempotency-Key (the draft makes it an sf-string; we accept printable ASCII). */
@@ -256,7 +266,16 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       const q = listQuery.safeParse(query);
       if (!q.success) throw new ClientError('invalid_query', 'query parameters are invalid', 400, { issues: issuesOf(q.error) });
       const after = q.data.cursor === undefined ? undefined : decodeCursor(q.data.cursor);
-      const rows = await repo.list({ status: q.data.status, type: q.data.type, after, limit: q.data.limit + 1, scope: scopeOf(principal) });
+      const rows = await repo.list({
+        status: q.data.status,
+        type: q.data.type,
+        createdAfter: q.data.created_after,
+        createdBefore: q.data.created_before,
+        errorText: q.data.q,
+        after,
+        limit: q.data.limit + 1,
+        scope: scopeOf(principal),
+      });
       const page = rows.slice(0, q.data.limit);
       const last = page.at(-1);
       return {
@@ -292,15 +311,14 @@ export function createTaskService(repo: TaskRepository, dispatcher: TaskDispatch
       if (!b.success) throw new ClientError('invalid_body', 'request body is invalid', 422, { issues: issuesOf(b.error) });
       if (b.data.type) typeOf(b.data.type);
       const spacingMs = 1000 / o.replayRatePerSecond;
-      const replayed = await repo.replayFailed({
-        type: b.data.type,
-        reason: b.data.reason,
-        limit: b.data.limit,
-        spacingMs,
-        extraAttempts: (type) => byName.get(type)?.maxAttempts ?? 1,
-        scope: scopeOf(principal),
-      });
-      return { replayed, spread_ms: Math.round(Math.max(0, replayed - 1) * spacingMs) };
+      const filter = { type: b.data.type, reason: b.data.reason, limit: b.data.limit, scope: scopeOf(principal) };
+      const spread = (n: number) => Math.round(Math.max(0, n - 1) * spacingMs);
+      if (b.data.dry_run) {
+        const matched = await repo.countReplayable(filter);
+        return { replayed: 0, matched, spread_ms: spread(matched), rate_per_second: o.replayRatePerSecond };
+      }
+      const replayed = await repo.replayFailed({ ...filter, spacingMs, extraAttempts: (type) => byName.get(type)?.maxAttempts ?? 1 });
+      return { replayed, matched: replayed, spread_ms: spread(replayed), rate_per_second: o.replayRatePerSecond };
     },
 
     deleteExpiredIdempotencyKeys: () => repo.deleteExpiredIdempotencyKeys(1_000),

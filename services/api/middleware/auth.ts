@@ -1,5 +1,6 @@
 /**
- * Authenticates every task endpoint; probes and metrics stay open (they carry no task data).
+ * Authenticates every task endpoint; probes, metrics and the console's static files stay open
+ * (they carry no task data).
  * With an address limiter, a request whose credentials need a lookup or a verification first
  * takes a token from its source address (429 with Retry-After when the address has spent its
  * burst, before the credentials are looked at) and gives it back once it authenticates.
@@ -8,13 +9,14 @@ import type { Middleware } from 'koa';
 import { TooManyRequestsError } from '../../core/errors/app-error';
 import type { AddressLimiter } from '../domain/address-limiter';
 import type { Authenticator } from '../domain/authenticator';
+import { isConsolePath } from '../routes/console.routes';
 
 /** Paths that need no credentials (and are never limited). */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics', '/openapi.json']);
 
 export function authenticate(auth: Authenticator, limiter?: AddressLimiter): Middleware {
   return async (ctx, next) => {
-    if (OPEN_PATHS.has(ctx.path)) {
+    if (OPEN_PATHS.has(ctx.path) || isConsolePath(ctx.path)) {
       await next();
       return;
     }

@@ -10,7 +10,7 @@ import { taskSchemas, jsonValue, type SchemaLimits } from '../domain/task-schema
 import { deliveriesQuery } from '../domain/webhook-deliveries.service';
 import { scheduleSchemas } from '../domain/schedule-schemas';
 import { scheduleList, scheduleView } from './schedule-views';
-import { batchAccepted, deliveryList, deliveryView, errorBody, replayResult, submitAccepted, taskList, taskView } from './task-views';
+import { batchAccepted, deliveryList, deliveryView, errorBody, overviewView, replayResult, submitAccepted, taskList, taskView, whoAmI } from './task-views';
 
 type Json = Record<string, unknown>;
 
@@ -32,7 +32,10 @@ const exampleTask = {
   created_at: '2026-11-30T12:00:00.000Z',
   updated_at: '2026-11-30T12:00:03.100Z',
   started_at: '2026-11-30T12:00:00.050Z',
+  attempt_started_at: '2026-11-30T12:00:00.050Z',
   finished_at: '2026-11-30T12:00:03.100Z',
+  trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+  trace_url: 'http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736',
 };
 
 const exampleDelivery = {
@@ -92,6 +95,8 @@ export function openApiDocument(limits: SchemaLimits): Json {
     BatchAccepted: batchAccepted,
     TaskList: taskList,
     ReplayResult: replayResult,
+    WhoAmI: whoAmI,
+    Overview: overviewView,
     ScheduleCreation: sched.creation,
     Schedule: scheduleView,
     ScheduleList: scheduleList,
@@ -145,6 +150,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
       { name: 'tasks', description: 'Submitting and following tasks' },
       { name: 'schedules', description: 'Cron schedules: one task per tick, across any number of replicas' },
       { name: 'webhooks', description: 'Completion webhooks (Standard Webhooks signatures)' },
+      { name: 'console', description: 'What the web console (/ui) reads besides the task endpoints' },
       { name: 'operations', description: 'Probes, metrics and this document' },
     ],
     paths: {
@@ -236,7 +242,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
           tags: ['tasks'],
           summary: 'Replay failed tasks, spread at REPLAY_RATE_PER_SECOND',
           requestBody: { required: false, content: json('ReplayRequest', { reason: 'timeout', limit: 100 }) },
-          responses: { '202': { description: 'Replayed.', content: json('ReplayResult', { replayed: 12, spread_ms: 220 }) }, '422': invalid, ...pick('401', '503') },
+          responses: { '202': { description: 'Replayed.', content: json('ReplayResult', { replayed: 12, matched: 12, spread_ms: 220, rate_per_second: 50 }) }, '422': invalid, ...pick('401', '503') },
         },
       },
       '/schedules': {
@@ -319,6 +325,34 @@ export function openApiDocument(limits: SchemaLimits): Json {
           responses: {
             '202': { description: 'Due again.', content: json('Delivery', { ...exampleDelivery, status: 'pending', attempts: 0, last_error: null, next_attempt_at: '2026-11-30T12:10:00.000Z' }) },
             ...pick('401', '404', '503'),
+          },
+        },
+      },
+      '/whoami': {
+        get: {
+          operationId: 'whoAmI',
+          tags: ['console'],
+          summary: 'Who the credential belongs to',
+          responses: { '200': { description: 'The caller.', content: json('WhoAmI', { client_id: 'billing', admin: false }) }, ...pick('401') },
+        },
+      },
+      '/overview': {
+        get: {
+          operationId: 'overview',
+          tags: ['console'],
+          summary: 'Per task type: backlog, running, dead letters, and what finished per minute over the last hour (from PostgreSQL)',
+          responses: {
+            '200': {
+              description: 'The overview, scoped to the caller unless admin.',
+              content: json('Overview', {
+                generated_at: '2026-11-30T12:00:30.000Z',
+                series_start: '2026-11-30T11:01:00.000Z',
+                bucket_seconds: 60,
+                buckets: 2,
+                types: [{ type: 'simulate', pending_due: 4, pending_delayed: 1, running: 2, oldest_pending_age_ms: 1200, dead_letters: 3, last_hour: { done: 120, failed: 1, cancelled: 0 }, series: { done: [70, 50], failed: [1, 0] } }],
+              }),
+            },
+            ...pick('401', '503'),
           },
         },
       },

@@ -29,8 +29,9 @@ function clientGone(ctx: Context): AbortSignal {
 /** Header of every answer to a request with `?wait=`: whether the wait ended before the task was terminal. */
 export const WAIT_TIMED_OUT_HEADER = 'Wait-Timed-Out';
 
-export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: ApiMetrics): Router {
+export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: ApiMetrics, traceUrlTemplate = ''): Router {
   const router = new Router();
+  const present = (t: Parameters<typeof presentTask>[0]) => presentTask(t, traceUrlTemplate);
   /** Set by the auth middleware (anonymous admin when AUTH_MODE=none). */
   const who = (state: Record<string, unknown>) => state.principal as Principal;
 
@@ -54,7 +55,7 @@ export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: Api
     ctx.set(WAIT_TIMED_OUT_HEADER, String(w.timedOut));
     if (!w.timedOut) {
       ctx.status = 200;
-      ctx.body = presentTask(w.task);
+      ctx.body = present(w.task);
     }
   });
 
@@ -71,29 +72,29 @@ export function tasksRoutes(tasks: TaskService, limits: BodyLimits, metrics: Api
 
   router.get('/tasks', async (ctx) => {
     const page = await tasks.list(ctx.query, who(ctx.state));
-    ctx.body = { tasks: page.tasks.map(presentTask), next_cursor: page.nextCursor };
+    ctx.body = { tasks: page.tasks.map((t) => present(t)), next_cursor: page.nextCursor };
   });
 
   router.get('/tasks/:id', async (ctx) => {
     const waitMs = tasks.waitMsOf(ctx.query);
     if (waitMs === 0) {
-      ctx.body = presentTask(await tasks.get(ctx.params.id ?? '', who(ctx.state)));
+      ctx.body = present(await tasks.get(ctx.params.id ?? '', who(ctx.state)));
       return;
     }
     const w = await tasks.awaitResult(ctx.params.id ?? '', who(ctx.state), waitMs, clientGone(ctx));
     ctx.set(WAIT_TIMED_OUT_HEADER, String(w.timedOut));
-    ctx.body = presentTask(w.task);
+    ctx.body = present(w.task);
   });
 
   router.post('/tasks/:id/cancel', async (ctx) => {
-    ctx.body = presentTask(await tasks.cancel(ctx.params.id ?? '', who(ctx.state)));
+    ctx.body = present(await tasks.cancel(ctx.params.id ?? '', who(ctx.state)));
   });
 
   router.post('/tasks/:id/retry', async (ctx) => {
     const t = await tasks.retry(ctx.params.id ?? '', who(ctx.state));
     ctx.status = 202;
     ctx.set('Location', `/tasks/${t.id}`);
-    ctx.body = presentTask(t);
+    ctx.body = present(t);
   });
 
   router.post('/dead-letters/replay', async (ctx) => {

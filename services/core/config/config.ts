@@ -220,6 +220,16 @@ const schema = z.object({
   TRACE_TRUST_INCOMING_SAMPLING: z.stringbool().default(false),
   /** Send Strict-Transport-Security (only behind TLS). */
   SECURITY_HSTS: z.stringbool().default(false),
+  /** Serve the web console at /ui on PORT (static files; its data comes from the authenticated API). */
+  CONSOLE_ENABLED: z.stringbool().default(true),
+  /**
+   * Link from a task to its trace: `{trace_id}` is replaced by the task's trace id (e.g.
+   * `http://localhost:16686/trace/{trace_id}` for Jaeger). Empty: tasks show the trace id only.
+   */
+  TRACE_URL_TEMPLATE: z
+    .string()
+    .default('')
+    .refine((s) => s === '' || (s.includes('{trace_id}') && /^https?:\/\//.test(s)), 'an http(s) URL containing {trace_id}'),
   SIMULATE_MIN_MS: int(2_000, 0),
   SIMULATE_MAX_MS: int(5_000, 0),
 

@@ -27,6 +27,7 @@ export function toTask(r: TaskRow): Task {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     startedAt: r.started_at,
+    attemptStartedAt: r.attempt_started_at ?? null,
     finishedAt: r.finished_at,
     traceContext: r.trace_context ?? null,
     scheduleId: r.schedule_id ?? null,

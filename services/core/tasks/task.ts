@@ -23,6 +23,8 @@ export interface TaskError {
   message: string;
   attempt: number;
   at: string;
+  /** When the failed attempt started (absent on errors recorded before it was kept). */
+  started_at?: string | null;
 }
 
 /** A row of `tasks` as the application sees it. */
@@ -47,7 +49,10 @@ export interface Task {
   leaseExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** First start of the task's life (cleared by an operator's retry). */
   startedAt: Date | null;
+  /** Start of the current (or last) attempt. */
+  attemptStartedAt: Date | null;
   finishedAt: Date | null;
   /** The schedule that created it (one task per schedule and tick), or null. */
   scheduleId: string | null;

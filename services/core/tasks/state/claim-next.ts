@@ -141,7 +141,7 @@ async function claimStatement(db: Db, o: ClaimNextOptions): Promise<Task[]> {
               lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
               -- statement_timestamp(): after the limit lock was taken, so a start never precedes
               -- the finish of the task whose slot it took
-              started_at = coalesce(t.started_at, statement_timestamp()), updated_at = now()
+              started_at = coalesce(t.started_at, statement_timestamp()), attempt_started_at = statement_timestamp(), updated_at = now()
          FROM chosen WHERE t.id = chosen.id AND t.status = 'pending'
        RETURNING t.*
      ), marked AS (

@@ -17,7 +17,7 @@ export async function claimTasks(db: Db, ids: string[], token: string, leaseMs: 
      UPDATE tasks t
         SET status = 'processing', attempts = t.attempts + 1, lease_token = ?,
             lease_expires_at = now() + ? * interval '1 millisecond', locked_by = ?,
-            started_at = coalesce(t.started_at, now()), updated_at = now()
+            started_at = coalesce(t.started_at, now()), attempt_started_at = now(), updated_at = now()
        FROM due WHERE t.id = due.id AND t.status = 'pending' AND t.run_after <= now()
     RETURNING t.*`,
     [ids, token, leaseMs, workerId],

@@ -1,7 +1,7 @@
 /** fail: processing → pending (a retry, due `retryInMs` from now) or → failed (dead letter), fenced by the lease token. */
 import type { Db } from '../../db/database';
 import type { TaskError } from '../task';
-import { appendErrors, LEASE_RESET } from './sql-fragments';
+import { appendErrors, ATTEMPT_START, LEASE_RESET } from './sql-fragments';
 import type { Lease } from './heartbeat';
 import { notifyTerminalAfterCommit } from './terminal-notify';
 
@@ -24,12 +24,12 @@ export async function failAttempt(db: Db, f: FailedAttempt): Promise<FailOutcome
             attempts = attempts - CASE WHEN ?::boolean THEN 1 ELSE 0 END,
             snoozes = snoozes + CASE WHEN ?::boolean THEN 1 ELSE 0 END,
             run_after = coalesce(now() + ?::double precision * interval '1 millisecond', run_after),
-            error = ?::jsonb, errors = ${appendErrors('errors', '?::jsonb')},
+            error = ?::jsonb || ${ATTEMPT_START}, errors = ${appendErrors('errors', `jsonb_build_array(?::jsonb || ${ATTEMPT_START})`)},
             ${LEASE_RESET}, published_at = NULL,
             finished_at = CASE WHEN ?::boolean THEN NULL ELSE now() END, updated_at = now()
       WHERE id = ? AND lease_token = ? AND status = 'processing'
     RETURNING status`,
-    [retry, f.refundAttempt, f.refundAttempt, f.retryInMs, JSON.stringify(f.error), JSON.stringify([f.error]), retry, f.id, f.token],
+    [retry, f.refundAttempt, f.refundAttempt, f.retryInMs, JSON.stringify(f.error), JSON.stringify(f.error), retry, f.id, f.token],
   );
   const row = r.rows[0];
   if (!row) return 'lease_lost';

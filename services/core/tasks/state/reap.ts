@@ -1,6 +1,6 @@
 /** reap: processing with an expired lease → pending (or failed when out of attempts), reason `crashed`. */
 import type { Db } from '../../db/database';
-import { appendErrors, LEASE_RESET } from './sql-fragments';
+import { appendErrors, isoText, LEASE_RESET } from './sql-fragments';
 import { notifyTerminalAfterCommit } from './terminal-notify';
 
 export interface ReapedTask {
@@ -19,7 +19,7 @@ export async function reapExpiredLeases(db: Db, limit: number): Promise<ReapedTa
         LIMIT ? FOR UPDATE SKIP LOCKED
      )
      , crashed AS (
-       SELECT t.id, jsonb_build_object('reason', 'crashed', 'attempt', t.attempts, 'at', now(),
+       SELECT t.id, jsonb_build_object('reason', 'crashed', 'attempt', t.attempts, 'at', ${isoText('now()')}, 'started_at', ${isoText('t.attempt_started_at')},
                 'message', 'lease expired: the worker stopped heartbeating (' || coalesce(t.locked_by, 'unknown') || ')') AS e
          FROM tasks t JOIN expired USING (id)
      )

@@ -16,14 +16,24 @@ export interface ReplayFilter {
   scope: Scope;
 }
 
+const failedMatching = (f: Pick<ReplayFilter, 'type' | 'reason' | 'scope'>) =>
+  whereAll([
+    [`status = 'failed'`, []],
+    ['client_id = ?', [f.scope.clientId]],
+    ['type = ?', [f.type]],
+    [`error->>'reason' = ?`, [f.reason]],
+  ]);
+
+/** How many failed tasks a replay with this filter would take (at most `limit`); changes nothing. */
+export async function countReplayable(db: Db, f: Pick<ReplayFilter, 'type' | 'reason' | 'scope' | 'limit'>): Promise<number> {
+  const { where, args } = failedMatching(f);
+  const r = await db.raw<{ rows: { n: number }[] }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM tasks ${where} LIMIT ?) m`, [...args, f.limit]);
+  return r.rows[0]?.n ?? 0;
+}
+
 export function replayFailed(db: Db, f: ReplayFilter): Promise<number> {
   return db.transaction(async (trx) => {
-    const { where, args } = whereAll([
-      [`status = 'failed'`, []],
-      ['client_id = ?', [f.scope.clientId]],
-      ['type = ?', [f.type]],
-      [`error->>'reason' = ?`, [f.reason]],
-    ]);
+    const { where, args } = failedMatching(f);
     const picked = await trx.raw<{ rows: { id: string; type: string }[] }>(
       `SELECT id, type FROM tasks ${where} ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
       [...args, f.limit],

@@ -10,6 +10,12 @@ export const LEASE_RESET = 'lease_token = NULL, lease_expires_at = NULL, locked_
 export const appendErrors = (errorsColumn: string, entryArray: string): string =>
   `jsonb_path_query_array(${errorsColumn} || ${entryArray}, '$[last - 19 to last]')`;
 
+/** An instant as the API writes it (`toISOString()`: UTC, milliseconds, `Z`). */
+export const isoText = (expr: string): string => `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A failed attempt's error entry records when the attempt started (the row's value before the update). */
+export const ATTEMPT_START = `jsonb_build_object('started_at', ${isoText('attempt_started_at')})`;
+
 /** PostgreSQL NOTIFY channel on which a cancellation of a running task is announced. */
 export const CANCEL_CHANNEL = 'tasker_cancel';
 
