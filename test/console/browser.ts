@@ -114,6 +114,8 @@ export async function readTable(table: Locator): Promise<Row[]> {
 
 /** The `dd` of a `dt` in the page's description list (terms and definitions pair up in order). */
 export async function definitionOf(page: Page, term: string): Promise<Locator> {
+  // The heading can show before the task is loaded: wait for the term itself.
+  await page.getByRole('term').filter({ hasText: term }).first().waitFor();
   const terms = (await page.getByRole('term').allInnerTexts()).map((s) => s.trim());
   const i = terms.indexOf(term);
   if (i < 0) throw new Error(`no term "${term}" on the page (terms: ${JSON.stringify(terms)})`);
@@ -165,7 +167,7 @@ export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: num
   );
 }
 
-/** Whether the element has the keyboard focus. */
+/** Whether the element has the keyboard focus (it matches the `:focus` state, not a class). */
 export async function isFocused(el: Locator): Promise<boolean> {
-  return el.evaluate<boolean, undefined>('(el) => el === document.activeElement');
+  return (await el.and(el.page().locator(':focus')).count()) === 1;
 }
