@@ -1,7 +1,8 @@
 /**
  * The walls between Tasker's parts, enforced by `npm run lint` (dependency-cruiser):
  * api and worker never import each other, core imports neither, production code never imports
- * tests or the benchmark, and there is no import cycle anywhere.
+ * tests or the benchmark, the browser console is an island (it talks to the API over HTTP only),
+ * and there is no import cycle anywhere.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -24,6 +25,27 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     { name: 'bench-not-tests', severity: 'error', comment: 'the benchmark shares code with tests only through services/', from: { path: '^bench/' }, to: { path: '^test/' } },
+    {
+      name: 'console-is-an-island',
+      severity: 'error',
+      comment: 'the browser console reaches the API over HTTP only; it imports no server code, and no server code imports it',
+      from: { path: '^services/console/' },
+      to: { path: '^(services/(?!console/)|test/|bench/|migrations/|knexfile)' },
+    },
+    {
+      name: 'nothing-imports-console',
+      severity: 'error',
+      comment: 'the console is a browser bundle (dist/console), not a library for the services',
+      from: { path: '^(services/(?!console/)|test/|bench/|migrations/|knexfile)' },
+      to: { path: '^services/console/' },
+    },
+    {
+      name: 'console-runs-in-browsers',
+      severity: 'error',
+      comment: 'the console bundle runs in a browser: no Node built-ins (its build script excepted)',
+      from: { path: '^services/console/', pathNot: '^services/console/build\\.mjs$' },
+      to: { dependencyTypes: ['core'] },
+    },
     {
       name: 'entry-points-apart',
       severity: 'error',

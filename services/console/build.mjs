@@ -4,6 +4,7 @@
  * `node services/console/build.mjs --watch` rebuilds on every change while developing.
  */
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import process from 'node:process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';

@@ -20,7 +20,8 @@ export function AppHeader({ who, route, onSignOut }: { who: WhoAmI; route: Route
         </a>
       </nav>
       <span class="who">
-        Signed in as <strong>{who.client_id}</strong>
+        {/* AUTH_MODE=none answers client_id "": everyone is the same anonymous admin. */}
+        Signed in as <strong>{who.client_id || 'anonymous'}</strong>
         {who.admin ? ' (admin)' : ''}
       </span>
       <button type="button" class="quiet" onClick={onSignOut}>

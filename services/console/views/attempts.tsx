@@ -74,7 +74,7 @@ export function Attempts({ task }: { task: TaskView }) {
     <>
       <ScrollRegion label="Attempts">
         <table class="data">
-          <caption>Attempts</caption>
+          <caption class="visually-hidden">Attempts</caption>
           <thead>
             <tr>
               <th scope="col">Attempt</th>

@@ -15,7 +15,7 @@ export function Deliveries({ callback }: { callback: TaskView['callback'] }) {
       ) : (
         <ScrollRegion label="Webhook deliveries">
           <table class="data">
-            <caption>Webhook deliveries</caption>
+            <caption class="visually-hidden">Webhook deliveries</caption>
             <thead>
               <tr>
                 <th scope="col">Delivery</th>

@@ -5,8 +5,9 @@
 import type { ComponentChildren } from 'preact';
 
 export function ScrollRegion({ label, children }: { label: string; children: ComponentChildren }) {
+  // "<caption> table": a page section may already be a region named by its heading ("Attempts").
   return (
-    <div class="scroll-region" role="region" aria-label={label} tabIndex={0}>
+    <div class="scroll-region" role="region" aria-label={`${label} table`} tabIndex={0}>
       {children}
     </div>
   );
