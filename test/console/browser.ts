@@ -3,8 +3,8 @@
  * identity that records console errors and CSP violations, sign-in through the UI, tables read by
  * role (header cells name the columns), axe-core checks and optional screenshots.
  *
- * Elements are found only by role and accessible name or label, as docs/console contract fixes
- * them (/work/notes/console-contract.md in the issue 18 work): never by CSS classes.
+ * Elements are found only by role and accessible name or label, as issue 18's console contract
+ * fixes them (headings, labels, table captions and header cells, dialog names): never by CSS classes.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
