@@ -87,6 +87,18 @@ async function main() {
   step(`anonymous POST → 401; with the seeded key: task ${task.task_id ?? task.id} done after ${task.attempts} attempt(s)`);
   runHelmTestScript(docs, baseUrl, external);
   runNotesCurl(sets, apiPort, apiKey);
+  // The web console is in the image (npm run build bundles it into dist/console) and served as
+  // the chart's default (api.console.enabled) says: its page and script without a key, /overview with one.
+  const ui = await fetch(`${baseUrl}/ui/`);
+  const html = await ui.text();
+  const script = html.match(/<script[^>]*\bsrc="([^"]+)"/)?.[1];
+  if (ui.status !== 200 || !/script-src 'self'/.test(ui.headers.get('content-security-policy') ?? '') || !script) {
+    throw new Error(`GET /ui/ → ${ui.status}, CSP ${ui.headers.get('content-security-policy')}, script ${script}: the console is not served from the image`);
+  }
+  const js = await fetch(new URL(script, `${baseUrl}/ui/`));
+  const overview = await fetch(`${baseUrl}/overview`, { headers: { authorization: `Bearer ${apiKey}` } });
+  if (js.status !== 200 || overview.status !== 200) throw new Error(`console script → ${js.status}, /overview → ${overview.status}`);
+  step(`console: /ui/ and ${script} served from the image under its CSP (${(await js.arrayBuffer()).byteLength} bytes of script); /overview → 200 with the key`);
 
   // 4. A rollout: a task in flight while the worker gets SIGTERM must finish (drain), exit 0.
   const slow = await fetch(`${baseUrl}/tasks`, {
