@@ -1,7 +1,7 @@
 /**
- * The web console's built files (dist/console, made by `npm run build`), read once at start and
- * served from memory: a handful of small files, so no file-system access per request and no path
- * from the URL ever reaches the file system.
+ * The web console's built files (dist/console, made by `npm run build`), read into memory (once
+ * at start in production; see api-service.ts): a handful of small files looked up by name, so no
+ * path from the URL ever reaches the file system.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';

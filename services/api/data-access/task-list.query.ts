@@ -12,7 +12,6 @@
  * The error-text filter cannot use an index: it walks rows in page order under its own, shorter
  * statement timeout, and a search that does not finish is the caller's to narrow (422).
  */
-import type { Knex } from 'knex';
 import type { Db } from '../../core/db/database';
 import { ClientError } from '../../core/errors/app-error';
 import { whereAll, type Scope } from '../../core/tasks/state/sql-fragments';
@@ -51,7 +50,7 @@ export async function listTasks(db: Db, f: ListFilter, searchTimeoutMs: number):
   }
 }
 
-async function run(db: Db | Knex.Transaction, f: ListFilter): Promise<ListedRow[]> {
+async function run(db: Db, f: ListFilter): Promise<ListedRow[]> {
   const { where, args } = whereAll([
     ['t.status = ?', [f.status]],
     ['t.type = ?', [f.type]],

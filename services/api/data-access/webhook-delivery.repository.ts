@@ -7,7 +7,7 @@
  */
 import type { Db } from '../../core/db/database';
 import { reviveDates, toTask, type TaskRow } from '../../core/db/task-row';
-import { IN_SCOPE, scopeArgs, type Scope } from '../../core/tasks/state/sql-fragments';
+import { IN_SCOPE, isoText, scopeArgs, type Scope } from '../../core/tasks/state/sql-fragments';
 import type { Task, TaskStatus } from '../../core/tasks/task';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -53,10 +53,10 @@ export interface DeliveryRepository {
 /** A delivery row as the API shows it (timestamps in ISO 8601). */
 export const DELIVERY_JSON = `jsonb_build_object(
   'id', d.id, 'task_id', d.task_id, 'url', d.url, 'task_status', d.task_status, 'status', d.status,
-  'attempts', d.attempts, 'next_attempt_at', CASE WHEN d.status = 'pending' THEN to_char(d.next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END,
+  'attempts', d.attempts, 'next_attempt_at', CASE WHEN d.status = 'pending' THEN ${isoText('d.next_attempt_at')} END,
   'last_status', d.last_status, 'last_error', d.last_error,
-  'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'delivered_at', to_char(d.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+  'created_at', ${isoText('d.created_at')},
+  'delivered_at', ${isoText('d.delivered_at')})`;
 
 export function createDeliveryRepository(db: Db): DeliveryRepository {
   return {

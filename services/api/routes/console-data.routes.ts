@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Db } from '../../core/db/database';
 import { readOverview } from '../data-access/overview.repository';
 import type { Principal } from '../domain/authenticator';
+import type { OverviewView, WhoAmI } from './task-views';
 
 export function consoleDataRoutes(db: Db, types: readonly string[]): Router {
   const router = new Router();
@@ -14,12 +15,15 @@ export function consoleDataRoutes(db: Db, types: readonly string[]): Router {
 
   router.get('/whoami', (ctx) => {
     const p = who(ctx.state);
-    ctx.body = { client_id: p.clientId, admin: p.admin };
+    const body: WhoAmI = { client_id: p.clientId, admin: p.admin };
+    ctx.body = body;
   });
 
   router.get('/overview', async (ctx) => {
     const p = who(ctx.state);
-    ctx.body = await readOverview(db, types, { clientId: p.admin ? null : p.clientId });
+    // Typed by the schema /openapi.json documents, so the two cannot drift apart.
+    const body: OverviewView = await readOverview(db, types, { clientId: p.admin ? null : p.clientId });
+    ctx.body = body;
   });
 
   return router;

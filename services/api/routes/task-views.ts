@@ -152,3 +152,6 @@ export const overviewView = z.object({
     }),
   ).meta({ description: 'Every registered type, and any other type with tasks in view; scoped to the caller unless admin.' }),
 });
+
+export type WhoAmI = z.infer<typeof whoAmI>;
+export type OverviewView = z.infer<typeof overviewView>;
